@@ -1,0 +1,31 @@
+# Short aliases; the scripts they call do the work.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test unit integration lint ci bench clean
+
+setup:
+	@scripts/setup.sh
+
+lint: setup
+	$(BIN)/ruff check runner tests bench
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+test: lint
+	$(BIN)/pytest
+
+# The project's own pipeline, through dockstep, on the locally made Debian base.
+ci: setup
+	$(BIN)/dockstep run pipelines/ci.yml --var BASE_IMAGE=$$(images/bootstrap.sh debian)
+
+bench: setup
+	$(BIN)/python bench/core.py
+
+clean: setup
+	$(BIN)/dockstep clean

@@ -1,0 +1,1 @@
+"""dockstep: a container-native CI step executor."""

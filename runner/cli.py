@@ -1,0 +1,155 @@
+"""The command line: parses arguments, calls one function per command, and exits.
+
+Commands import their modules lazily so `validate` never pays for the Docker SDK.
+
+The only place that prints errors and chooses the process's exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from runner.errors import EXIT_INTERRUPTED, DockstepError
+from runner.model import pairs
+
+PIPELINE = click.argument(
+    "pipeline", type=click.Path(dir_okay=False, path_type=Path), default="pipelines/ci.yml"
+)
+ALLOW_UNPINNED = click.option(
+    "--allow-unpinned", is_flag=True, help="Run floating image tags anyway (with a warning)."
+)
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM takes the same road as Ctrl-C: cancel, clean up, exit 130."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _exit_with(action: Callable[[], int]) -> None:
+    try:
+        code = action()
+    except DockstepError as error:
+        click.echo(error.render(), err=True)
+        code = error.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
+
+
+def _variables(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    parsed = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
+        parsed[name] = value
+    return pairs(parsed)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dockstep")
+def main() -> None:
+    """dockstep: run a pipeline's jobs in pinned containers, locally exactly as in CI."""
+
+
+@main.command()
+@PIPELINE
+@ALLOW_UNPINNED
+def validate(pipeline: Path, allow_unpinned: bool) -> None:
+    """Check a pipeline file; every problem is reported with file:line:column."""
+    from runner.commands.inspect import validate as command
+
+    _exit_with(lambda: command(pipeline, Path.cwd(), allow_unpinned=allow_unpinned))
+
+
+@main.command()
+@PIPELINE
+@click.option("--job", "jobs", multiple=True, help="Plan only this job and what it needs.")
+@ALLOW_UNPINNED
+def plan(pipeline: Path, jobs: tuple[str, ...], allow_unpinned: bool) -> None:
+    """Show what runs, in which order, and what runs in parallel."""
+    from runner.commands.inspect import show_plan
+
+    _exit_with(lambda: show_plan(pipeline, Path.cwd(), jobs=jobs, allow_unpinned=allow_unpinned))
+
+
+@main.command()
+@PIPELINE
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid")
+@ALLOW_UNPINNED
+def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
+    """Print the job graph as Mermaid (default) or Graphviz DOT."""
+    from runner.commands.inspect import show_graph
+
+    _exit_with(lambda: show_graph(pipeline, Path.cwd(), fmt=fmt, allow_unpinned=allow_unpinned))
+
+
+@main.command()
+@PIPELINE
+@click.option("--job", "jobs", multiple=True, help="Run only this job and what it needs.")
+@click.option("--jobs", "workers", type=click.IntRange(min=1), default=None,
+              help="How many jobs may run at once [default: max(4, CPUs)].")
+@click.option("--keep-going", is_flag=True, help="After a failure, still run what does not depend on it.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the results as JSON to this file.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="Set a variable; overrides the pipeline's env.")
+@click.option("--event", default="push", show_default=True,
+              type=click.Choice(["push", "pull_request", "tag", "schedule", "manual", "webhook"]),
+              help="The event `if:` conditions see.")
+@click.option("--ca-bundle", default=None, metavar="PATH",
+              help="CA bundle mounted into steps [default: the host's; '' for none].")
+@ALLOW_UNPINNED
+def run(
+    pipeline: Path,
+    jobs: tuple[str, ...],
+    workers: int | None,
+    keep_going: bool,
+    report_file: Path | None,
+    variables: tuple[str, ...],
+    event: str,
+    ca_bundle: str | None,
+    allow_unpinned: bool,
+) -> None:
+    """Run a pipeline's jobs in containers."""
+    from runner.commands.run import RunOptions
+    from runner.commands.run import run as command
+
+    options = RunOptions(
+        pipeline=pipeline,
+        jobs=jobs,
+        workers=workers or max(4, os.cpu_count() or 1),
+        keep_going=keep_going,
+        report_file=report_file,
+        allow_unpinned=allow_unpinned,
+        variables=_variables(variables),
+        event=event,
+        ca_bundle=ca_bundle,
+    )
+    _interrupt_on_sigterm()
+    _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def clean(dry_run: bool) -> None:
+    """Remove containers, networks and volumes left by runs whose process is gone."""
+    from runner.commands.clean import clean as command
+
+    _exit_with(lambda: command(dry_run=dry_run))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

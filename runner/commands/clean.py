@@ -1,0 +1,22 @@
+"""`dockstep clean`: remove what runs whose process is gone left behind."""
+
+from __future__ import annotations
+
+import click
+
+from runner import cleanup
+from runner.docker_engine import DockerEngine
+
+
+def clean(*, dry_run: bool = False) -> int:
+    engine = DockerEngine()
+    engine.ping()
+    found = cleanup.orphans(engine)
+    if not dry_run:
+        cleanup.remove(engine, found)
+    verb = "would remove" if dry_run else "removed"
+    for resource in found:
+        run = resource.labels.get(cleanup.RUN, "?")
+        click.echo(f"{verb} {resource.kind} {resource.name} (run {run})")
+    click.echo(f"{verb} {len(found)} resources of dead runs")
+    return 0

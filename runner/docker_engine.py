@@ -1,0 +1,248 @@
+"""The one module that imports the Docker SDK.
+
+SDK exceptions are translated here into dockstep's errors, and the SDK's traps are
+absorbed here: build/pull report failures as in-band `{"error": …}` lines rather than
+raising, and `auto_remove` races log reading (so containers are removed explicitly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from runner.engine import (
+    BuildRequest,
+    ContainerSpec,
+    ContainerState,
+    OutputSink,
+    Resource,
+)
+from runner.errors import EngineError, EngineUnavailable
+from runner.model import Pairs
+
+T = TypeVar("T")
+API_VERSION = "1.41"  # Docker 20.10; pinning it saves a version round trip per client
+
+
+def _call(what: str, action: Callable[[], T]) -> T:
+    """Run an SDK call, translating its failures."""
+    try:
+        return action()
+    except (requests.exceptions.ConnectionError, FileNotFoundError) as error:
+        raise EngineUnavailable(f"no Docker engine answers ({error.__class__.__name__})") from error
+    except docker.errors.DockerException as error:
+        raise EngineError(f"{what}: {_explain(error)}") from error
+
+
+def _explain(error: docker.errors.DockerException) -> str:
+    if isinstance(error, docker.errors.APIError) and error.explanation:
+        return str(error.explanation)
+    return str(error)
+
+
+def _in_band(stream: Iterator[dict[str, Any]], log: OutputSink | None) -> None:
+    """Consume a build/pull progress stream, raising on its in-band error lines."""
+    for chunk in stream:
+        if "error" in chunk:
+            raise EngineError(str(chunk.get("error")).strip())
+        text = chunk.get("stream")
+        if text and log is not None:
+            log(str(text).encode())
+
+
+class DockerEngine:
+    """`runner.engine.ContainerEngine` over the Docker SDK's low-level API."""
+
+    @cached_property
+    def api(self) -> docker.APIClient:
+        def connect() -> docker.APIClient:
+            kwargs = docker.utils.kwargs_from_env()
+            return docker.APIClient(version=API_VERSION, timeout=120, **kwargs)
+
+        return _call("connecting to Docker", connect)
+
+    def ping(self) -> None:
+        _call("ping", self.api.ping)
+
+    def image_id(self, reference: str) -> str | None:
+        try:
+            return str(self.api.inspect_image(reference)["Id"])
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as error:
+            if error.status_code in (400, 404):  # malformed or unknown reference
+                return None
+            raise EngineError(f"inspecting {reference}: {_explain(error)}") from error
+        except requests.exceptions.ConnectionError as error:
+            raise EngineUnavailable("no Docker engine answers") from error
+
+    def pull(self, reference: str) -> str:
+        _call(
+            f"pulling {reference}",
+            lambda: _in_band(self.api.pull(reference, stream=True, decode=True), None),
+        )
+        found = self.image_id(reference)
+        if found is None:
+            raise EngineError(f"pulled {reference} but the engine does not list it")
+        return found
+
+    def build(self, request: BuildRequest, log: OutputSink) -> str:
+        stream = _call(
+            f"building {request.context}",
+            lambda: self.api.build(
+                path=request.context,
+                dockerfile=request.dockerfile,
+                tag=request.tag,
+                buildargs=dict(request.args),
+                target=request.target,
+                labels=dict(request.labels),
+                rm=True,
+                forcerm=True,
+                decode=True,
+            ),
+        )
+        _call(f"building {request.context}", lambda: _in_band(stream, log))
+        found = self.image_id(request.tag)
+        if found is None:
+            raise EngineError(f"built {request.tag} but the engine does not list it")
+        return found
+
+    def create_network(self, name: str, labels: Pairs) -> str:
+        created = _call(
+            f"creating network {name}",
+            lambda: self.api.create_network(name, driver="bridge", labels=dict(labels)),
+        )
+        return str(created["Id"])
+
+    def remove_network(self, name: str) -> None:
+        self._ignore_gone(f"removing network {name}", lambda: self.api.remove_network(name), 404)
+
+    def _create(self, spec: ContainerSpec) -> str:
+        host_config = self.api.create_host_config(
+            binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
+            tmpfs={path: "mode=1777" for path in spec.tmpfs},
+            network_mode=spec.network,
+            mem_limit=spec.memory,
+            nano_cpus=int(spec.cpus * 1e9) if spec.cpus else None,
+            pids_limit=spec.pids,
+            privileged=spec.privileged,
+            init=True,
+        )
+        created = _call(
+            f"creating container {spec.name}",
+            lambda: self.api.create_container(
+                spec.image,
+                command=list(spec.command),
+                name=spec.name,
+                environment=dict(spec.env),
+                working_dir=spec.workdir,
+                user=spec.user or "",
+                labels=dict(spec.labels),
+                host_config=host_config,
+                detach=True,
+            ),
+        )
+        return str(created["Id"])
+
+    def start(self, spec: ContainerSpec) -> str:
+        container = self._create(spec)
+        _call(f"starting container {spec.name}", lambda: self.api.start(container))
+        return container
+
+    def run(self, spec: ContainerSpec, output: OutputSink) -> int:
+        container = self._create(spec)
+        stream = _call(
+            f"attaching to {spec.name}",
+            lambda: self.api.attach(container, stream=True, logs=True, demux=False),
+        )
+        _call(f"starting container {spec.name}", lambda: self.api.start(container))
+        for chunk in stream:
+            output(chunk)
+        result = _call(f"waiting for {spec.name}", lambda: self.api.wait(container))
+        return int(result.get("StatusCode", -1))
+
+    def exec(
+        self,
+        container: str,
+        command: tuple[str, ...],
+        *,
+        env: Pairs,
+        workdir: str,
+        user: str | None,
+        output: OutputSink,
+    ) -> int:
+        created = _call(
+            "creating exec",
+            lambda: self.api.exec_create(
+                container, list(command), environment=dict(env), workdir=workdir, user=user or ""
+            ),
+        )
+        exec_id = created["Id"]
+        for chunk in _call("starting exec", lambda: self.api.exec_start(exec_id, stream=True)):
+            output(chunk)
+        code = _call("inspecting exec", lambda: self.api.exec_inspect(exec_id)).get("ExitCode")
+        return -1 if code is None else int(code)
+
+    def state(self, container: str) -> ContainerState:
+        info = _call("inspecting container", lambda: self.api.inspect_container(container))
+        state = info["State"]
+        return ContainerState(
+            running=bool(state.get("Running")),
+            exit_code=state.get("ExitCode"),
+            oom_killed=bool(state.get("OOMKilled")),
+        )
+
+    def kill(self, container: str) -> None:
+        self._ignore_gone("killing container", lambda: self.api.kill(container), 404, 409)
+
+    def remove(self, container: str) -> None:
+        self._ignore_gone(
+            "removing container",
+            lambda: self.api.remove_container(container, v=True, force=True),
+            404,
+            409,
+        )
+
+    def labelled(self, label: str) -> list[Resource]:
+        filters = {"label": label}
+        found = [
+            Resource(kind="container", id=c["Id"], name=c["Names"][0].lstrip("/"), labels=c["Labels"])
+            for c in _call("listing containers", lambda: self.api.containers(all=True, filters=filters))
+        ]
+        found += [
+            Resource(kind="network", id=n["Id"], name=n["Name"], labels=n.get("Labels") or {})
+            for n in _call("listing networks", lambda: self.api.networks(filters=filters))
+        ]
+        volumes = _call("listing volumes", lambda: self.api.volumes(filters=filters))
+        found += [
+            Resource(kind="volume", id=v["Name"], name=v["Name"], labels=v.get("Labels") or {})
+            for v in (volumes.get("Volumes") or [])
+        ]
+        return found
+
+    def remove_resource(self, resource: Resource) -> None:
+        removers: dict[str, Callable[[], object]] = {
+            "container": lambda: self.api.remove_container(resource.id, v=True, force=True),
+            "network": lambda: self.api.remove_network(resource.id),
+            "volume": lambda: self.api.remove_volume(resource.id, force=True),
+        }
+        self._ignore_gone(f"removing {resource.kind} {resource.name}", removers[resource.kind], 404)
+
+    @staticmethod
+    def _ignore_gone(what: str, action: Callable[[], object], *statuses: int) -> None:
+        """Run a removal, treating the given HTTP statuses as "already done".
+
+        404 is "already gone"; 409 is "already being removed" or "not running" (for kill).
+        """
+        try:
+            _call(what, action)
+        except EngineError as error:
+            cause = error.__cause__
+            if isinstance(cause, docker.errors.APIError) and cause.status_code in statuses:
+                return
+            raise

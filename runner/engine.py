@@ -1,0 +1,116 @@
+"""The container engine as dockstep needs it, in dockstep's own value types.
+
+`docker_engine.py` implements this with the Docker SDK; unit tests use a fake.
+Nothing above this line imports `docker`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from runner.model import Pairs
+
+OutputSink = Callable[[bytes], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mount:
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerSpec:
+    image: str
+    name: str
+    command: tuple[str, ...]
+    labels: Pairs
+    network: str
+    workdir: str
+    env: Pairs = ()
+    mounts: tuple[Mount, ...] = ()
+    tmpfs: tuple[str, ...] = ()  # writable in-memory directories (HOME for non-root users)
+    user: str | None = None
+    memory: int | None = None
+    cpus: float | None = None
+    pids: int | None = None
+    privileged: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerState:
+    running: bool
+    exit_code: int | None
+    oom_killed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRequest:
+    context: str  # absolute path
+    dockerfile: str  # relative to context
+    tag: str
+    args: Pairs = ()
+    target: str | None = None
+    labels: Pairs = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
+    """Something dockstep created, as found by its labels."""
+
+    kind: str  # container | network | volume
+    id: str
+    name: str
+    labels: Mapping[str, str]
+
+
+class ContainerEngine(Protocol):
+    def ping(self) -> None:
+        """Raise EngineUnavailable when no engine answers."""
+
+    def image_id(self, reference: str) -> str | None:
+        """The local image id for a reference, or None when it is not present."""
+
+    def pull(self, reference: str) -> str:
+        """Pull an image and return its id; raise ImageUnavailable-ready RuntimeError text."""
+
+    def build(self, request: BuildRequest, log: OutputSink) -> str:
+        """Build an image, streaming its output, and return its id."""
+
+    def create_network(self, name: str, labels: Pairs) -> str: ...
+
+    def remove_network(self, name: str) -> None: ...
+
+    def start(self, spec: ContainerSpec) -> str:
+        """Create and start a container; return its id."""
+
+    def exec(
+        self,
+        container: str,
+        command: tuple[str, ...],
+        *,
+        env: Pairs,
+        workdir: str,
+        user: str | None,
+        output: OutputSink,
+    ) -> int:
+        """Run a command inside a running container, streaming its output; its exit code."""
+
+    def run(self, spec: ContainerSpec, output: OutputSink) -> int:
+        """Start a container and stream its output until its command ends; its exit code."""
+
+    def state(self, container: str) -> ContainerState: ...
+
+    def kill(self, container: str) -> None:
+        """Stop a container now; a no-op when it is already gone."""
+
+    def remove(self, container: str) -> None:
+        """Remove a container (and its anonymous volumes); a no-op when it is gone."""
+
+    def labelled(self, label: str) -> list[Resource]:
+        """Every container, network and volume carrying `label`."""
+
+    def remove_resource(self, resource: Resource) -> None: ...

@@ -1,0 +1,96 @@
+"""Getting a job's pinned image onto the engine: pull by policy, or build by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from runner.engine import BuildRequest, ContainerEngine, OutputSink
+from runner.errors import EngineError, ImageUnavailable
+from runner.interpolate import expand
+from runner.model import BuildSpec, ImageRef, Job, PullPolicy
+
+BUILD_REPOSITORY = "dockstep-build"
+HASH_LENGTH = 20
+
+
+def context_hash(context: Path, spec: BuildSpec, args: Mapping[str, str]) -> str:
+    """A digest of everything that decides the built image: files, modes, args, target."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        relative = path.relative_to(context).as_posix()
+        digest.update(f"{relative}\0{os.stat(path).st_mode & 0o777:o}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(f"dockerfile={spec.dockerfile}\0target={spec.target or ''}\0".encode())
+    for key in sorted(args):
+        digest.update(f"arg:{key}={args[key]}\0".encode())
+    return digest.hexdigest()[:HASH_LENGTH]
+
+
+def build_tag(spec: BuildSpec, content_hash: str) -> str:
+    name = re.sub(r"[^a-z0-9._-]+", "-", spec.context.lower()).strip("-._") or "context"
+    return f"{BUILD_REPOSITORY}/{name}:{content_hash}"
+
+
+class ImageResolver:
+    """Resolves each job's image once per run, even when parallel jobs share it."""
+
+    def __init__(
+        self, engine: ContainerEngine, workspace: Path, variables: Mapping[str, str]
+    ) -> None:
+        self._engine = engine
+        self._workspace = workspace
+        self._variables = variables
+        self._locks: dict[str, threading.Lock] = {}
+        self._resolved: dict[str, str] = {}
+        self._guard = threading.Lock()
+
+    def resolve(self, job: Job, log: OutputSink) -> str:
+        """The image id to run the job in."""
+        key = f"{job.image}|{job.pull.value}"
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._resolved:
+                self._resolved[key] = self._fetch(job, job.image, log)
+            return self._resolved[key]
+
+    def _fetch(self, job: Job, image: ImageRef, log: OutputSink) -> str:
+        if image.build is not None:
+            return self._build(job, image.build, log)
+        reference = image.reference or ""
+        present = None if job.pull is PullPolicy.ALWAYS else self._engine.image_id(reference)
+        if present:
+            return present
+        if job.pull is PullPolicy.NEVER:
+            raise ImageUnavailable(job.name, reference, "not present locally and pull is 'never'")
+        log(f"pulling {reference}\n".encode())
+        try:
+            return self._engine.pull(reference)
+        except EngineError as error:
+            raise ImageUnavailable(job.name, reference, f"pull failed: {error}") from error
+
+    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> str:
+        context = (self._workspace / spec.context).resolve()
+        args = {key: expand(value, self._variables) for key, value in spec.args}
+        tag = build_tag(spec, context_hash(context, spec, args))
+        present = self._engine.image_id(tag)
+        if present:
+            return present
+        log(f"building {spec.context} as {tag}\n".encode())
+        request = BuildRequest(
+            context=str(context),
+            dockerfile=spec.dockerfile,
+            tag=tag,
+            args=tuple(sorted(args.items())),
+            target=spec.target,
+            labels=(("io.dockstep.context", spec.context),),
+        )
+        try:
+            return self._engine.build(request, log)
+        except EngineError as error:
+            raise ImageUnavailable(job.name, f"build:{spec.context}", str(error)) from error

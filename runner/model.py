@@ -1,0 +1,162 @@
+"""The pipeline model: immutable records built once by the loader.
+
+No raw dict travels past `loader.py`; everything downstream reads these.
+Mappings are stored as sorted tuples of pairs so records stay hashable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+Pairs = tuple[tuple[str, str], ...]
+
+DEFAULT_STAGES: tuple[str, ...] = ("build", "test", "package", "deploy", "verify")
+DEFAULT_WORKDIR = "/workspace"
+
+
+def pairs(mapping: Mapping[str, str]) -> Pairs:
+    """A mapping as the sorted tuple of pairs the model stores."""
+    return tuple(sorted(mapping.items()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class PullPolicy(str, Enum):
+    IF_NOT_PRESENT = "if-not-present"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildSpec:
+    """An image built from a Dockerfile in the repository, tagged by its content hash."""
+
+    context: str  # relative to the workspace
+    dockerfile: str = "Dockerfile"  # relative to the context
+    args: Pairs = ()
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageRef:
+    """Exactly one of `reference` (a pinned name@sha256:… or image id) or `build`."""
+
+    reference: str | None = None
+    build: BuildSpec | None = None
+    pinned: bool = True  # False only for floating tags let through by --allow-unpinned
+
+    def __str__(self) -> str:
+        if self.build is not None:
+            return f"build:{self.build.context}"
+        return self.reference or "?"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """GitLab semantics: `max_retries` extra attempts after the first failure."""
+
+    max_retries: int = 0
+    delay: float = 0.0  # seconds before the first retry
+    backoff: float = 2.0  # multiplier applied to the delay after each retry
+    max_delay: float = 60.0
+
+    @property
+    def attempts(self) -> int:
+        return self.max_retries + 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resources:
+    memory: int | None = None  # bytes
+    cpus: float | None = None
+    pids: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    name: str
+    run: str
+    env: Pairs = ()
+    timeout: float | None = None  # seconds
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    allow_failure: bool = False
+    workdir: str | None = None
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """A job with the pipeline's defaults already applied."""
+
+    name: str
+    stage: str
+    image: ImageRef
+    steps: tuple[Step, ...]
+    needs: tuple[str, ...] | None = None  # None: every job of the earlier stages
+    env: Pairs = ()
+    timeout: float | None = None
+    allow_failure: bool = False
+    condition: str | None = None  # the `if:` expression, checked by conditions.parse
+    resources: Resources = field(default_factory=Resources)
+    privileged: bool = False
+    docker_socket: bool = False
+    workdir: str = DEFAULT_WORKDIR
+    pull: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    position: Position | None = None
+
+
+class TriggerKind(str, Enum):
+    PUSH = "push"
+    PULL_REQUEST = "pull_request"
+    TAG = "tag"
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trigger:
+    kind: TriggerKind
+    branches: tuple[str, ...] = ()  # glob patterns; empty = any
+    tags: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    cron: str | None = None
+    name: str | None = None  # webhook name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Secret:
+    """A value read on the host at run time and masked in every printed or saved line."""
+
+    name: str  # the variable the steps see
+    from_env: str | None = None
+    from_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pipeline:
+    path: str
+    name: str
+    version: int
+    stages: tuple[str, ...]
+    jobs: tuple[Job, ...]
+    env: Pairs = ()
+    triggers: tuple[Trigger, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def job(self, name: str) -> Job:
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        raise KeyError(name)

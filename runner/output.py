@@ -1,0 +1,91 @@
+"""Live output: every line prefixed by its job, coloured on a terminal, saved per job."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TextIO
+
+COLOURS = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92)
+RESET = "\033[0m"
+
+
+def use_colour(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Colour on a terminal unless NO_COLOR is set (https://no-color.org)."""
+    if environ.get("NO_COLOR"):
+        return False
+    return bool(environ.get("FORCE_COLOR")) or stream.isatty()
+
+
+class Console:
+    """Writes whole lines from many job threads without interleaving them."""
+
+    def __init__(self, stream: TextIO, *, colour: bool, mask: Callable[[str], str]) -> None:
+        self._stream = stream
+        self._colour = colour
+        self._mask = mask
+        self._lock = threading.Lock()
+        self._width = 0
+        self._colours: dict[str, int] = {}
+
+    def mask(self, text: str) -> str:
+        return self._mask(text)
+
+    def prefix_width(self, names: list[str]) -> None:
+        self._width = max((len(n) for n in names), default=0)
+
+    def line(self, job: str, text: str) -> None:
+        tag = job.ljust(self._width)
+        if self._colour:
+            code = self._colours.setdefault(job, COLOURS[len(self._colours) % len(COLOURS)])
+            tag = f"\033[{code}m{tag}{RESET}"
+        self._write(f"{tag} | {self._mask(text)}\n")
+
+    def note(self, text: str) -> None:
+        """A line from dockstep itself, not from a job."""
+        self._write(f"{self._mask(text)}\n")
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            self._stream.write(text)
+            self._stream.flush()
+
+
+class JobLog:
+    """Turns a job's byte stream into masked lines on the console and in its log file."""
+
+    def __init__(self, job: str, console: Console, path: Path, mask: Callable[[str], str]) -> None:
+        self.job = job
+        self.path = path
+        self._console = console
+        self._mask = mask
+        self._pending = b""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("w", encoding="utf-8")
+
+    def write(self, chunk: bytes) -> None:
+        self._pending += chunk
+        *lines, self._pending = self._pending.split(b"\n")
+        for line in lines:
+            self.line(line.decode("utf-8", "replace").rstrip("\r"))
+
+    def line(self, text: str) -> None:
+        self._console.line(self.job, text)
+        self._file.write(self._mask(text) + "\n")
+        self._file.flush()
+
+    def flush(self) -> None:
+        """End a stream: a last line without a newline is still a line."""
+        if self._pending:
+            pending, self._pending = self._pending, b""
+            self.line(pending.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        self.flush()
+        self._file.close()
+
+
+def default_console(environ: Mapping[str, str], mask: Callable[[str], str]) -> Console:
+    return Console(sys.stdout, colour=use_colour(sys.stdout, environ), mask=mask)

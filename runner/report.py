@@ -1,0 +1,80 @@
+"""Results -> the summary table, the JSON report and the exit code. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tabulate import tabulate
+
+from runner.errors import EXIT_JOB_FAILED, EXIT_OK
+from runner.results import JobResult, StepResult, pipeline_passed
+
+REPORT_VERSION = 1
+
+
+def exit_code(results: Sequence[JobResult]) -> int:
+    return EXIT_OK if pipeline_passed(list(results)) else EXIT_JOB_FAILED
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}s"
+
+
+def table(results: Sequence[JobResult]) -> str:
+    rows = [
+        [r.name, r.stage, r.status.value, _seconds(r.duration),
+         "" if r.exit_code is None else r.exit_code, r.reason or ""]
+        for r in results
+    ]
+    headers = ["job", "stage", "status", "duration", "exit", "note"]
+    return tabulate(rows, headers=headers, tablefmt="simple")
+
+
+def _step(step: StepResult) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "status": step.status.value,
+        "exit_code": step.exit_code,
+        "attempts": step.attempts,
+        "started_at": step.started_at,
+        "finished_at": step.finished_at,
+        "duration": round(step.duration, 4),
+    }
+
+
+def _job(result: JobResult) -> dict[str, Any]:
+    duration = result.duration
+    return {
+        "name": result.name,
+        "stage": result.stage,
+        "status": result.status.value,
+        "exit_code": result.exit_code,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "duration": None if duration is None else round(duration, 4),
+        "reason": result.reason,
+        "image": result.image,
+        "log_file": result.log_file,
+        "steps": [_step(s) for s in result.steps],
+    }
+
+
+def to_json(
+    results: Sequence[JobResult],
+    *,
+    run_id: str,
+    pipeline: str,
+    mask: Callable[[str], str],
+) -> str:
+    """The run as JSON; masked like every other line dockstep writes."""
+    document = {
+        "version": REPORT_VERSION,
+        "run_id": run_id,
+        "pipeline": pipeline,
+        "status": "passed" if pipeline_passed(list(results)) else "failed",
+        "exit_code": exit_code(results),
+        "jobs": [_job(r) for r in results],
+    }
+    return mask(json.dumps(document, indent=2))

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything `make test` and `make ci` need on a fresh Debian machine: the project's
+# venv, a running Docker engine and the locally made base images. Idempotent and quick
+# when everything is already there.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+VENV="${VENV:-.venv}"
+stamp="$VENV/.dockstep-installed"
+if [[ ! -x "$VENV/bin/python" ]]; then
+    python3 -m venv "$VENV"
+fi
+# Reinstall only when the dependency list changed.
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[dev]'
+    echo "$want" > "$stamp"
+fi
+
+scripts/ensure-docker.sh
+images/bootstrap.sh tiny >/dev/null
+images/bootstrap.sh debian >/dev/null

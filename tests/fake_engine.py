@@ -1,0 +1,107 @@
+"""A fake `ContainerEngine` answering chosen requests, for unit tests of what sits above it.
+
+It records every call; a step's behaviour is scripted by the command it runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from runner.engine import BuildRequest, ContainerSpec, ContainerState, OutputSink, Resource
+from runner.errors import EngineError
+from runner.model import Pairs
+
+Script = Callable[[str], tuple[int, bytes]]  # step command -> (exit code, output)
+
+
+@dataclass
+class FakeEngine:
+    images: dict[str, str] = field(default_factory=dict)  # reference -> id
+    pullable: set[str] = field(default_factory=set)
+    script: Script = lambda _command: (0, b"")
+    step_seconds: float = 0.0
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    containers: dict[str, ContainerSpec] = field(default_factory=dict)
+    networks: set[str] = field(default_factory=set)
+    killed: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _record(self, call: str, subject: str) -> None:
+        with self._lock:
+            self.calls.append((call, subject))
+
+    def ping(self) -> None:
+        self._record("ping", "")
+
+    def image_id(self, reference: str) -> str | None:
+        return self.images.get(reference)
+
+    def pull(self, reference: str) -> str:
+        self._record("pull", reference)
+        if reference not in self.pullable:
+            raise EngineError(f"pull access denied for {reference}")
+        self.images[reference] = f"sha256:{len(self.images):064d}"
+        return self.images[reference]
+
+    def build(self, request: BuildRequest, log: OutputSink) -> str:
+        self._record("build", request.tag)
+        self.images[request.tag] = f"sha256:{len(self.images):064d}"
+        return self.images[request.tag]
+
+    def create_network(self, name: str, labels: Pairs) -> str:
+        self.networks.add(name)
+        return name
+
+    def remove_network(self, name: str) -> None:
+        self.networks.discard(name)
+
+    def start(self, spec: ContainerSpec) -> str:
+        self._record("start", spec.name)
+        with self._lock:
+            self.containers[spec.name] = spec
+        return spec.name
+
+    def exec(
+        self,
+        container: str,
+        command: tuple[str, ...],
+        *,
+        env: Pairs,
+        workdir: str,
+        user: str | None,
+        output: OutputSink,
+    ) -> int:
+        self._record("exec", command[-1])
+        deadline = time.monotonic() + self.step_seconds
+        while time.monotonic() < deadline and container not in self.killed:
+            time.sleep(0.005)
+        if container in self.killed:
+            return 137
+        code, text = self.script(command[-1])
+        output(text)
+        return code
+
+    def run(self, spec: ContainerSpec, output: OutputSink) -> int:
+        raise NotImplementedError
+
+    def state(self, container: str) -> ContainerState:
+        return ContainerState(running=container not in self.killed, exit_code=None,
+                              oom_killed=False)
+
+    def kill(self, container: str) -> None:
+        self._record("kill", container)
+        self.killed.add(container)
+
+    def remove(self, container: str) -> None:
+        self._record("remove", container)
+        with self._lock:
+            self.containers.pop(container, None)
+
+    def labelled(self, label: str) -> list[Resource]:
+        return []
+
+    def remove_resource(self, resource: Resource) -> None:
+        self._record("remove_resource", resource.name)
