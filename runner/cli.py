@@ -99,20 +99,45 @@ def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
 @main.command()
 @PIPELINE
 @click.option("--job", "jobs", multiple=True, help="Run only this job and what it needs.")
-@click.option("--jobs", "workers", type=click.IntRange(min=1), default=None,
-              help="How many jobs may run at once [default: max(4, CPUs)].")
-@click.option("--keep-going", is_flag=True, help="After a failure, still run what does not depend on it.")
-@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the results as JSON to this file.")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
-              help="Set a variable; overrides the pipeline's env.")
-@click.option("--event", default="push", show_default=True,
-              type=click.Choice(["push", "pull_request", "tag", "schedule", "manual", "webhook"]),
-              help="The event `if:` conditions see.")
-@click.option("--ca-bundle", default=None, metavar="PATH",
-              help="CA bundle mounted into steps [default: the host's; '' for none].")
+@click.option(
+    "--jobs",
+    "workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many jobs may run at once [default: max(4, CPUs)].",
+)
+@click.option(
+    "--keep-going", is_flag=True, help="After a failure, still run what does not depend on it."
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the results as JSON to this file.",
+)
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a variable; overrides the pipeline's env.",
+)
+@click.option(
+    "--event",
+    default="push",
+    show_default=True,
+    type=click.Choice(["push", "pull_request", "tag", "schedule", "manual", "webhook"]),
+    help="The event `if:` conditions see.",
+)
+@click.option(
+    "--ca-bundle",
+    default=None,
+    metavar="PATH",
+    help="CA bundle mounted into steps [default: the host's; '' for none].",
+)
 @ALLOW_UNPINNED
 def run(
+    *,
     pipeline: Path,
     jobs: tuple[str, ...],
     workers: int | None,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import docker
 import docker.errors
+from docker.utils import kwargs_from_env
 import requests.exceptions
 
 from runner.engine import (
@@ -61,7 +62,7 @@ class DockerEngine:
     @cached_property
     def api(self) -> docker.APIClient:
         def connect() -> docker.APIClient:
-            kwargs = docker.utils.kwargs_from_env()
+            kwargs = kwargs_from_env()
             return docker.APIClient(version=API_VERSION, timeout=120, **kwargs)
 
         return _call("connecting to Docker", connect)
@@ -71,7 +72,8 @@ class DockerEngine:
 
     def image_id(self, reference: str) -> str | None:
         try:
-            return str(self.api.inspect_image(reference)["Id"])
+            found = self.api.inspect_image(reference)  # type: ignore[no-untyped-call]
+            return str(found["Id"])
         except docker.errors.ImageNotFound:
             return None
         except docker.errors.APIError as error:
@@ -125,7 +127,7 @@ class DockerEngine:
     def _create(self, spec: ContainerSpec) -> str:
         host_config = self.api.create_host_config(
             binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
-            tmpfs={path: "mode=1777" for path in spec.tmpfs},
+            tmpfs=dict.fromkeys(spec.tmpfs, "mode=1777"),
             network_mode=spec.network,
             mem_limit=spec.memory,
             nano_cpus=int(spec.cpus * 1e9) if spec.cpus else None,
@@ -211,8 +213,12 @@ class DockerEngine:
     def labelled(self, label: str) -> list[Resource]:
         filters = {"label": label}
         found = [
-            Resource(kind="container", id=c["Id"], name=c["Names"][0].lstrip("/"), labels=c["Labels"])
-            for c in _call("listing containers", lambda: self.api.containers(all=True, filters=filters))
+            Resource(
+                kind="container", id=c["Id"], name=c["Names"][0].lstrip("/"), labels=c["Labels"]
+            )
+            for c in _call(
+                "listing containers", lambda: self.api.containers(all=True, filters=filters)
+            )
         ]
         found += [
             Resource(kind="network", id=n["Id"], name=n["Name"], labels=n.get("Labels") or {})

@@ -111,7 +111,7 @@ class JobRunner:
     def _steps(self, job: Job, watch: _Watch, log: JobLog) -> tuple[StepResult, ...]:
         results: list[StepResult] = []
         for step in job.steps:
-            if results and results[-1].status.blocks or watch.stopped_because:
+            if (results and results[-1].status.blocks) or watch.stopped_because:
                 results.append(self._skipped_step(step))
                 continue
             results.append(self._step(job, step, watch, log))
@@ -131,22 +131,33 @@ class JobRunner:
             return code
 
         def announce(number: int, delay: float) -> None:
-            log.line(f"step {step.name!r} failed; attempt {number}/{step.retry.attempts} "
-                     f"in {delay:.1f}s")
+            log.line(
+                f"step {step.name!r} failed; attempt {number}/{step.retry.attempts} in {delay:.1f}s"
+            )
 
         try:
             code = retrying(
                 step.retry,
                 should_retry=lambda c: c != 0 and not watch.stopped_because,
-                sleep=self._cancelled.wait,
+                sleep=self._pause,
                 before_retry=announce,
             )(attempt)
         finally:
             if timer:
                 timer.cancel()
         status = self._step_status(step, code, watch)
-        return StepResult(name=step.name, status=status, exit_code=code, started_at=started,
-                          finished_at=self._clock(), attempts=attempts)
+        return StepResult(
+            name=step.name,
+            status=status,
+            exit_code=code,
+            started_at=started,
+            finished_at=self._clock(),
+            attempts=attempts,
+        )
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry, but not past a cancellation."""
+        self._cancelled.wait(seconds)
 
     def _exec(self, job: Job, step: Step, watch: _Watch, log: JobLog) -> int:
         assert watch.container is not None
@@ -169,8 +180,14 @@ class JobRunner:
 
     def _skipped_step(self, step: Step) -> StepResult:
         now = self._clock()
-        return StepResult(name=step.name, status=Status.SKIPPED, exit_code=None,
-                          started_at=now, finished_at=now, attempts=0)
+        return StepResult(
+            name=step.name,
+            status=Status.SKIPPED,
+            exit_code=None,
+            started_at=now,
+            finished_at=now,
+            attempts=0,
+        )
 
     def _outcome(
         self, job: Job, watch: _Watch, steps: tuple[StepResult, ...]
@@ -185,7 +202,11 @@ class JobRunner:
         assert watch.container is not None
         if self._engine.state(watch.container).oom_killed:
             limit = job.resources.memory
-            return Status.FAILED, failed.exit_code, f"out of memory (OOM-killed, limit {limit} bytes)"
+            return (
+                Status.FAILED,
+                failed.exit_code,
+                f"out of memory (OOM-killed, limit {limit} bytes)",
+            )
         return Status.FAILED, failed.exit_code, f"step {failed.name!r} exited {failed.exit_code}"
 
     def _deadline(self, job: str, seconds: float | None) -> threading.Timer | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -31,7 +31,7 @@ class Position:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class PullPolicy(str, Enum):
+class PullPolicy(StrEnum):
     IF_NOT_PRESENT = "if-not-present"
     ALWAYS = "always"
     NEVER = "never"
@@ -115,7 +115,7 @@ class Job:
     position: Position | None = None
 
 
-class TriggerKind(str, Enum):
+class TriggerKind(StrEnum):
     PUSH = "push"
     PULL_REQUEST = "pull_request"
     TAG = "tag"

@@ -59,8 +59,11 @@ def plan(pipeline: Pipeline, selection: Selection) -> Plan:
         reason = _skip_reason(job, context, skipped)
         if reason:
             skipped[name] = reason
-        planned.append(PlannedJob(job=job, waits_for=tuple(w for w in waits if w not in skipped),
-                                  skip_reason=reason))
+        planned.append(
+            PlannedJob(
+                job=job, waits_for=tuple(w for w in waits if w not in skipped), skip_reason=reason
+            )
+        )
     return Plan(pipeline=pipeline, jobs=tuple(planned))
 
 

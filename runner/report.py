@@ -24,8 +24,14 @@ def _seconds(value: float | None) -> str:
 
 def table(results: Sequence[JobResult]) -> str:
     rows = [
-        [r.name, r.stage, r.status.value, _seconds(r.duration),
-         "" if r.exit_code is None else r.exit_code, r.reason or ""]
+        [
+            r.name,
+            r.stage,
+            r.status.value,
+            _seconds(r.duration),
+            "" if r.exit_code is None else r.exit_code,
+            r.reason or "",
+        ]
         for r in results
     ]
     headers = ["job", "stage", "status", "duration", "exit", "note"]

@@ -7,6 +7,7 @@ started and stops what is running in later stages (its own stage is left to fini
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 from collections.abc import Callable
 from typing import Protocol
 
@@ -55,10 +56,9 @@ class Scheduler:
             self.interrupted = True
             self._executor.cancel_all()
             run.cancel_pending("interrupted")
-            try:
+            # a second Ctrl-C stops the wait; the caller's sweep removes what is left
+            with contextlib.suppress(KeyboardInterrupt):
                 run.collect(cf.wait(run.running, timeout=CANCEL_GRACE).done)
-            except KeyboardInterrupt:
-                pass  # the second Ctrl-C: the caller's sweep removes what is left
             run.cancel_running("interrupted")
         finally:
             pool.shutdown(wait=not self.interrupted, cancel_futures=True)
@@ -75,6 +75,7 @@ class Scheduler:
                     self._fail_fast(run, result)
 
     def _fail_fast(self, run: _Run, failed: JobResult) -> None:
+        run.skip_dependents(failed)
         run.cancel_pending(f"cancelled: {failed.name} {failed.status.value}")
         limit = run.stage_index(failed.stage)
         for name in run.running_names():
@@ -111,6 +112,14 @@ class _Run:
             if blocker:
                 status = self.results[blocker].status.value
                 self.record(planned, Status.SKIPPED, f"{blocker} {status}")
+
+    def skip_dependents(self, failed: JobResult) -> None:
+        """Everything waiting on `failed`, directly or not, is skipped because of it."""
+        blocked = {failed.name}
+        for planned in list(self.pending):  # plan order: waits come before waiters
+            if blocked.intersection(planned.waits_for):
+                blocked.add(planned.name)
+                self.record(planned, Status.SKIPPED, f"{failed.name} {failed.status.value}")
 
     def start(self, planned: PlannedJob, future: cf.Future[JobResult]) -> None:
         self.pending.remove(planned)

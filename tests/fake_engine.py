@@ -23,10 +23,12 @@ class FakeEngine:
     pullable: set[str] = field(default_factory=set)
     script: Script = lambda _command: (0, b"")
     step_seconds: float = 0.0
+    durations: dict[str, float] = field(default_factory=dict)  # per step command
     calls: list[tuple[str, str]] = field(default_factory=list)
     containers: dict[str, ContainerSpec] = field(default_factory=dict)
     networks: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
+    exec_envs: list[dict[str, str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -75,7 +77,9 @@ class FakeEngine:
         output: OutputSink,
     ) -> int:
         self._record("exec", command[-1])
-        deadline = time.monotonic() + self.step_seconds
+        with self._lock:
+            self.exec_envs.append(dict(env))
+        deadline = time.monotonic() + self.durations.get(command[-1], self.step_seconds)
         while time.monotonic() < deadline and container not in self.killed:
             time.sleep(0.005)
         if container in self.killed:
@@ -88,8 +92,9 @@ class FakeEngine:
         raise NotImplementedError
 
     def state(self, container: str) -> ContainerState:
-        return ContainerState(running=container not in self.killed, exit_code=None,
-                              oom_killed=False)
+        return ContainerState(
+            running=container not in self.killed, exit_code=None, oom_killed=False
+        )
 
     def kill(self, container: str) -> None:
         self._record("kill", container)

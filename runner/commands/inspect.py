@@ -39,9 +39,16 @@ def show_plan(
     chosen = _plan(pipeline, cwd, jobs, allow_unpinned)
     wave_of = {name: index + 1 for index, wave in enumerate(chosen.waves()) for name in wave}
     rows = [
-        [wave_of.get(p.name, "-"), p.name, p.job.stage, ", ".join(p.waits_for) or "-",
-         str(p.job.image), len(p.job.steps), p.skip_reason or ""]
-        for p in sorted(chosen.jobs, key=lambda p: (wave_of.get(p.name, 10**6)))
+        [
+            wave_of.get(p.name, "-"),
+            p.name,
+            p.job.stage,
+            ", ".join(p.waits_for) or "-",
+            str(p.job.image),
+            len(p.job.steps),
+            p.skip_reason or "",
+        ]
+        for p in sorted(chosen.jobs, key=lambda p: wave_of.get(p.name, 10**6))
     ]
     headers = ["wave", "job", "stage", "waits for", "image", "steps", "note"]
     click.echo(tabulate(rows, headers=headers, tablefmt="simple"))

@@ -88,30 +88,50 @@ def condition_context(values: Mapping[str, str], variables: Mapping[str, str]) -
     return pairs({**values, **variables, **named})
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Prepared:
+    """A run after every check that needs no engine: what runs, how, and where it logs."""
+
+    options: RunOptions
+    pipeline: Pipeline
+    plan: Plan
+    settings: RunSettings
+    console: Console
+    run_dir: Path
+    keep: bool
+
+
 def run(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> int:
+    prepared = _prepare(options, environ, cwd)
+    engine = DockerEngine()
+    engine.ping()
+    console, settings = prepared.console, prepared.settings
+    for warning in prepared.pipeline.warnings:
+        console.note(f"warning: {warning}")
+    jobs = len(prepared.plan.runnable())
+    console.note(f"dockstep run {settings.run_id}: {prepared.pipeline.name} ({jobs} jobs)")
+    with run_network(engine, settings, keep=prepared.keep):
+        results, interrupted = _execute(engine, prepared)
+    return _finish(prepared, results, interrupted=interrupted)
+
+
+def _prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> _Prepared:
+    """Load, plan and read secrets: a bad pipeline fails here, before any Docker call."""
     workspace = workspace_of(options.pipeline, cwd)
     pipeline = load_pipeline(
         options.pipeline, workspace=workspace, allow_unpinned=options.allow_unpinned
     )
-    started = time.time()
-    run_id = new_run_id(started)
+    run_id = new_run_id(time.time())
     values = builtins(pipeline, run_id, options.event, workspace)
     variables = {**dict(pipeline.env), **dict(options.variables)}
-    chosen = plan(pipeline, Selection(jobs=options.jobs,
-                                      context=condition_context(values, variables)))
+    context = condition_context(values, variables)
+    chosen = plan(pipeline, Selection(jobs=options.jobs, context=context))
     secret_values = read_secrets(pipeline.secrets, environ, workspace)
-    mask = Masker.of(secret_values.values())
-    console = default_console(environ, mask)
-    for warning in pipeline.warnings:
-        console.note(f"warning: {warning}")
-    engine = DockerEngine()
-    engine.ping()
-    owner = cleanup.Owner.current()
     settings = RunSettings(
         run_id=run_id,
         workspace=workspace,
         network=f"dockstep-{run_id}",
-        labels=owner.labels(run_id),
+        labels=cleanup.Owner.current().labels(run_id),
         builtins=pairs(values),
         variables=options.variables,
         secrets=pairs(secret_values),
@@ -119,30 +139,33 @@ def run(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> int:
         user=host_user(os.getuid(), os.getgid()),
         ca_bundle=ca_bundle(options.ca_bundle, environ),
     )
-    run_dir = workspace / ".dockstep" / "runs" / run_id
-    keep = environ.get(cleanup.KEEP_ENV) == "1"
-    console.note(f"dockstep run {run_id}: {pipeline.name} ({len(chosen.runnable())} jobs)")
-    with run_network(engine, settings, keep=keep):
-        results, interrupted = _execute(engine, chosen, settings, console, run_dir, options, keep)
-    return _finish(results, options, run_id, pipeline, console, interrupted)
+    return _Prepared(
+        options=options,
+        pipeline=pipeline,
+        plan=chosen,
+        settings=settings,
+        console=default_console(environ, Masker.of(secret_values.values())),
+        run_dir=workspace / ".dockstep" / "runs" / run_id,
+        keep=environ.get(cleanup.KEEP_ENV) == "1",
+    )
 
 
-def _execute(
-    engine: ContainerEngine,
-    chosen: Plan,
-    settings: RunSettings,
-    console: Console,
-    run_dir: Path,
-    options: RunOptions,
-    keep: bool,
-) -> tuple[list[JobResult], bool]:
-    images = ImageResolver(engine, settings.workspace, dict(settings.builtins) | dict(
-        settings.pipeline_env) | dict(settings.variables))
-    runner = JobRunner(engine, images, settings, console, run_dir, keep=keep)
-    console.prefix_width([p.name for p in chosen.jobs])
-    scheduler = Scheduler(runner, workers=options.workers, keep_going=options.keep_going,
-                          clock=time.time)
-    results = scheduler.run(chosen)
+def _execute(engine: ContainerEngine, prepared: _Prepared) -> tuple[list[JobResult], bool]:
+    settings, options = prepared.settings, prepared.options
+    variables = {
+        **dict(settings.builtins),
+        **dict(settings.pipeline_env),
+        **dict(settings.variables),
+    }
+    images = ImageResolver(engine, settings.workspace, variables)
+    runner = JobRunner(
+        engine, images, settings, prepared.console, prepared.run_dir, keep=prepared.keep
+    )
+    prepared.console.prefix_width([p.name for p in prepared.plan.jobs])
+    scheduler = Scheduler(
+        runner, workers=options.workers, keep_going=options.keep_going, clock=time.time
+    )
+    results = scheduler.run(prepared.plan)
     return results, scheduler.interrupted
 
 
@@ -161,20 +184,15 @@ def run_network(engine: ContainerEngine, settings: RunSettings, *, keep: bool) -
                 signal.signal(signal.SIGINT, previous)
 
 
-def _finish(
-    results: list[JobResult],
-    options: RunOptions,
-    run_id: str,
-    pipeline: Pipeline,
-    console: Console,
-    interrupted: bool,
-) -> int:
+def _finish(prepared: _Prepared, results: list[JobResult], *, interrupted: bool) -> int:
+    console, run_id = prepared.console, prepared.settings.run_id
     console.note("")
     console.note(report.table(results))
-    if options.report_file:
-        document = report.to_json(results, run_id=run_id, pipeline=pipeline.path,
-                                  mask=console.mask)
-        options.report_file.write_text(document + "\n")
+    if prepared.options.report_file:
+        document = report.to_json(
+            results, run_id=run_id, pipeline=prepared.pipeline.path, mask=console.mask
+        )
+        prepared.options.report_file.write_text(document + "\n")
     code = EXIT_INTERRUPTED if interrupted else report.exit_code(results)
     verdict = "interrupted" if interrupted else ("passed" if code == 0 else "failed")
     console.note(f"pipeline {verdict} (run {run_id})")

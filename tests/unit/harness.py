@@ -1,0 +1,62 @@
+"""A JobRunner and Scheduler over the fake engine, for scheduling behaviour tests."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.containers import RunSettings
+from runner.images import ImageResolver
+from runner.job import JobRunner
+from runner.model import Pairs
+from runner.output import Console
+from runner.plan import Selection, plan
+from runner.results import JobResult
+from runner.scheduler import Scheduler
+from runner.secrets import Masker
+from tests.fake_engine import FakeEngine
+from tests.unit.pipelines import IMAGE, pipeline
+
+
+@dataclass
+class Outcome:
+    results: dict[str, JobResult]
+    output: str
+    interrupted: bool
+
+
+def settings(
+    tmp_path: Path, secrets: tuple[tuple[str, str], ...] = (), env: Pairs = ()
+) -> RunSettings:
+    return RunSettings(
+        pipeline_env=env,
+        run_id="r1",
+        workspace=tmp_path,
+        network="dockstep-r1",
+        labels=(("io.dockstep.run", "r1"),),
+        builtins=(("CI", "true"),),
+        secrets=secrets,
+    )
+
+
+def run_pipeline(
+    text: str,
+    tmp_path: Path,
+    engine: FakeEngine,
+    *,
+    workers: int = 4,
+    keep_going: bool = False,
+    secrets: tuple[tuple[str, str], ...] = (),
+) -> Outcome:
+    engine.images.setdefault(IMAGE, "sha256:" + "1" * 64)
+    stream = io.StringIO()
+    console = Console(stream, colour=False, mask=Masker.of(v for _, v in secrets))
+    loaded = pipeline(text, tmp_path)
+    run_settings = settings(tmp_path, secrets, loaded.env)
+    images = ImageResolver(engine, tmp_path, {})
+    runner = JobRunner(engine, images, run_settings, console, tmp_path / "logs")
+    scheduler = Scheduler(runner, workers=workers, keep_going=keep_going, clock=time.monotonic)
+    results = scheduler.run(plan(loaded, Selection()))
+    return Outcome({r.name: r for r in results}, stream.getvalue(), scheduler.interrupted)

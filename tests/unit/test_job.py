@@ -1,0 +1,90 @@
+"""One job over the fake engine: steps, retries, timeouts, env, masking, images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.results import Status
+from tests.fake_engine import FakeEngine
+from tests.unit.harness import run_pipeline
+
+
+def test_steps_run_in_order_and_stop_at_the_first_failure(tmp_path: Path) -> None:
+    engine = FakeEngine(script=lambda c: (3, b"") if c == "two" else (0, b""))
+    text = "jobs:\n  j: {steps: [one, two, three]}\n"
+    result = run_pipeline(text, tmp_path, engine).results["j"]
+    assert [(s.name, s.status) for s in result.steps] == [
+        ("one", Status.PASSED),
+        ("two", Status.FAILED),
+        ("three", Status.SKIPPED),
+    ]
+    assert result.exit_code == 3
+    assert result.reason == "step 'two' exited 3"
+
+
+def test_an_allowed_step_failure_lets_the_next_steps_run(tmp_path: Path) -> None:
+    engine = FakeEngine(script=lambda c: (1, b"") if c == "flaky" else (0, b""))
+    text = "jobs:\n  j:\n    steps:\n      - {run: flaky, allow_failure: true}\n      - after\n"
+    result = run_pipeline(text, tmp_path, engine).results["j"]
+    assert [s.status for s in result.steps] == [Status.ALLOWED_FAILURE, Status.PASSED]
+    assert result.status is Status.PASSED
+
+
+def test_a_retried_step_passes_on_a_later_attempt_and_says_so(tmp_path: Path) -> None:
+    codes = iter([1, 1, 0])
+    engine = FakeEngine(script=lambda c: (next(codes), b""))
+    text = "jobs:\n  j:\n    steps:\n      - {run: flaky, retry: 2}\n"
+    outcome = run_pipeline(text, tmp_path, engine)
+    step = outcome.results["j"].steps[0]
+    assert (step.status, step.attempts) == (Status.PASSED, 3)
+    assert "step 'flaky' failed; attempt 3/3" in outcome.output
+
+
+def test_a_step_timeout_stops_the_container_and_reports_timeout(tmp_path: Path) -> None:
+    engine = FakeEngine(step_seconds=5)
+    text = "jobs:\n  j:\n    steps:\n      - {run: hang, timeout: 100ms}\n      - after\n"
+    result = run_pipeline(text, tmp_path, engine).results["j"]
+    assert result.status is Status.TIMEOUT
+    assert [s.status for s in result.steps] == [Status.TIMEOUT, Status.SKIPPED]
+    assert ("kill", "dockstep-r1-j") in engine.calls
+
+
+def test_secrets_are_masked_on_the_console_and_in_the_log(tmp_path: Path) -> None:
+    engine = FakeEngine(script=lambda c: (0, b"token is hunter2-secret\n"))
+    outcome = run_pipeline(
+        "jobs:\n  j: {steps: [show]}\n", tmp_path, engine, secrets=(("TOKEN", "hunter2-secret"),)
+    )
+    assert "token is ***" in outcome.output
+    assert "hunter2" not in outcome.output
+    log = Path(outcome.results["j"].log_file or "").read_text()
+    assert "token is ***" in log and "hunter2" not in log
+
+
+def test_env_merges_pipeline_then_job_then_step(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    text = """
+    env: {A: pipeline, B: pipeline, C: pipeline}
+    jobs:
+      j:
+        env: {B: job, C: job}
+        steps:
+          - {run: show, env: {C: step}}
+    """
+    run_pipeline(text, tmp_path, engine)
+    (env,) = engine.exec_envs
+    assert (env["A"], env["B"], env["C"]) == ("pipeline", "job", "step")
+    assert env["DOCKSTEP_JOB"] == "j"
+    assert env["CI"] == "true"
+
+
+def test_a_missing_image_fails_the_job_naming_job_and_image(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    image = "registry.example/app@sha256:" + "b" * 64
+    text = f"jobs:\n  j: {{image: '{image}', steps: [x]}}\n"
+    outcome = run_pipeline(text, tmp_path, engine)
+    result = outcome.results["j"]
+    assert result.status is Status.FAILED
+    assert result.reason == (
+        f"job 'j': image '{image}' is not available: pull failed: pull access denied for {image}"
+    )
+    assert ("start", "dockstep-r1-j") not in engine.calls
