@@ -41,6 +41,10 @@ class RunSettings:
     ca_bundle: Path | None = None
 
 
+def step_command(step: Step) -> tuple[str, ...]:
+    return ("sh", "-e", "-c", step.run)
+
+
 def container_name(run_id: str, job: str) -> str:
     return f"dockstep-{run_id}-{job}"
 
@@ -57,7 +61,11 @@ def step_env(settings: RunSettings, job: Job, step: Step | None = None) -> Pairs
     return pairs(merged)
 
 
-def job_spec(settings: RunSettings, job: Job, image: str) -> ContainerSpec:
+def job_spec(
+    settings: RunSettings, job: Job, image: str, *, main_step: bool = False
+) -> ContainerSpec:
+    """The job's container: idle between exec'd steps, or running its only step itself."""
+    step = job.steps[0] if main_step else None
     mounts = [Mount(source=str(settings.workspace), target=job.workdir)]
     if settings.ca_bundle:
         mounts.append(Mount(source=str(settings.ca_bundle), target=CA_TARGET, read_only=True))
@@ -66,11 +74,11 @@ def job_spec(settings: RunSettings, job: Job, image: str) -> ContainerSpec:
     return ContainerSpec(
         image=image,
         name=container_name(settings.run_id, job.name),
-        command=IDLE_COMMAND,
+        command=step_command(step) if step else IDLE_COMMAND,
         labels=pairs({**dict(settings.labels), JOB: job.name}),
         network=settings.network,
-        workdir=job.workdir,
-        env=step_env(settings, job),
+        workdir=(step.workdir if step and step.workdir else job.workdir),
+        env=step_env(settings, job, step),
         mounts=tuple(mounts),
         tmpfs=(HOME,) if settings.user else (),
         user=settings.user,

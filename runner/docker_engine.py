@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import docker
 import docker.errors
-from docker.utils import kwargs_from_env
 import requests.exceptions
+from docker.utils import kwargs_from_env
 
 from runner.engine import (
     BuildRequest,
@@ -27,6 +27,13 @@ from runner.errors import EngineError, EngineUnavailable
 from runner.model import Pairs
 
 T = TypeVar("T")
+OOM_PROBE = (
+    "sh",
+    "-c",
+    "for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do"
+    ' [ -r "$f" ] && while read -r k v; do [ "$k" = oom_kill ] && echo "$v"; done < "$f";'
+    " done; true",
+)
 API_VERSION = "1.41"  # Docker 20.10; pinning it saves a version round trip per client
 
 
@@ -124,7 +131,7 @@ class DockerEngine:
     def remove_network(self, name: str) -> None:
         self._ignore_gone(f"removing network {name}", lambda: self.api.remove_network(name), 404)
 
-    def _create(self, spec: ContainerSpec) -> str:
+    def create(self, spec: ContainerSpec) -> str:
         host_config = self.api.create_host_config(
             binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
             tmpfs=dict.fromkeys(spec.tmpfs, "mode=1777"),
@@ -151,21 +158,18 @@ class DockerEngine:
         )
         return str(created["Id"])
 
-    def start(self, spec: ContainerSpec) -> str:
-        container = self._create(spec)
-        _call(f"starting container {spec.name}", lambda: self.api.start(container))
-        return container
+    def start(self, container: str) -> None:
+        _call("starting container", lambda: self.api.start(container))
 
-    def run(self, spec: ContainerSpec, output: OutputSink) -> int:
-        container = self._create(spec)
-        stream = _call(
-            f"attaching to {spec.name}",
+    def attach(self, container: str) -> Iterator[bytes]:
+        """The container's output from its start; attach before starting to miss nothing."""
+        return _call(
+            "attaching to container",
             lambda: self.api.attach(container, stream=True, logs=True, demux=False),
         )
-        _call(f"starting container {spec.name}", lambda: self.api.start(container))
-        for chunk in stream:
-            output(chunk)
-        result = _call(f"waiting for {spec.name}", lambda: self.api.wait(container))
+
+    def wait(self, container: str) -> int:
+        result = _call("waiting for container", lambda: self.api.wait(container))
         return int(result.get("StatusCode", -1))
 
     def exec(
@@ -193,11 +197,24 @@ class DockerEngine:
     def state(self, container: str) -> ContainerState:
         info = _call("inspecting container", lambda: self.api.inspect_container(container))
         state = info["State"]
+        running = bool(state.get("Running"))
         return ContainerState(
-            running=bool(state.get("Running")),
+            running=running,
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
+            oom_kills=self._oom_kills(container) if running else 0,
         )
+
+    def _oom_kills(self, container: str) -> int:
+        """The kernel's OOM-kill count for the container's cgroup (v1 or v2).
+
+        The engine marks OOMKilled only when the main process dies; a step run by exec
+        can be OOM-killed while the container lives on, so ask the cgroup itself.
+        """
+        chunks: list[bytes] = []
+        self.exec(container, OOM_PROBE, env=(), workdir="/", user=None, output=chunks.append)
+        text = b"".join(chunks).decode(errors="replace").split()
+        return int(text[0]) if text and text[0].isdigit() else 0
 
     def kill(self, container: str) -> None:
         self._ignore_gone("killing container", lambda: self.api.kill(container), 404, 409)

@@ -6,7 +6,7 @@ Nothing above this line imports `docker`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,7 +44,8 @@ class ContainerSpec:
 class ContainerState:
     running: bool
     exit_code: int | None
-    oom_killed: bool
+    oom_killed: bool  # the engine saw the main process OOM-killed
+    oom_kills: int = 0  # OOM kills in the container's cgroup so far (steps run by exec)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,8 +85,16 @@ class ContainerEngine(Protocol):
 
     def remove_network(self, name: str) -> None: ...
 
-    def start(self, spec: ContainerSpec) -> str:
-        """Create and start a container; return its id."""
+    def create(self, spec: ContainerSpec) -> str:
+        """Create a container (not started); return its id."""
+
+    def start(self, container: str) -> None: ...
+
+    def attach(self, container: str) -> Iterator[bytes]:
+        """A created container's output stream, ending when its command ends."""
+
+    def wait(self, container: str) -> int:
+        """The exit code of a container's command, once it has ended."""
 
     def exec(
         self,
@@ -98,9 +107,6 @@ class ContainerEngine(Protocol):
         output: OutputSink,
     ) -> int:
         """Run a command inside a running container, streaming its output; its exit code."""
-
-    def run(self, spec: ContainerSpec, output: OutputSink) -> int:
-        """Start a container and stream its output until its command ends; its exit code."""
 
     def state(self, container: str) -> ContainerState: ...
 

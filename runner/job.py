@@ -24,6 +24,12 @@ from runner.retrying import retrying
 Clock = Callable[[], float]
 
 
+def _single_shot(job: Job) -> bool:
+    """A job of one step (not retried) runs it as the container's command: no exec needed,
+    and the engine itself sees an OOM kill."""
+    return len(job.steps) == 1 and job.steps[0].retry.max_retries == 0
+
+
 @dataclass
 class _Watch:
     """Why a job's container was stopped from outside, when it was."""
@@ -31,6 +37,9 @@ class _Watch:
     container: str | None = None
     stopped_because: Status | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_Execute = Callable[[Job, Step, "_Watch", JobLog], int]
 
 
 class JobRunner:
@@ -86,14 +95,17 @@ class JobRunner:
     def _run(self, job: Job, watch: _Watch, log: JobLog, started: float) -> JobResult:
         image = self._images.resolve(job, log.write)
         self._announce(job, log)
-        spec = containers.job_spec(self._settings, job, image)
+        single = _single_shot(job)
+        spec = containers.job_spec(self._settings, job, image, main_step=single)
         with watch.lock:
             if watch.stopped_because:  # cancelled while the image was being prepared
                 return self._result(job, watch.stopped_because, started, image=image)
-            watch.container = self._engine.start(spec)
+            watch.container = self._engine.create(spec)
+        if not single and not self._start(watch):
+            return self._result(job, watch.stopped_because or Status.CANCELLED, started)
         timer = self._deadline(job.name, job.timeout)
         try:
-            steps = self._steps(job, watch, log)
+            steps = self._steps(job, watch, log, self._run_main if single else self._exec)
         finally:
             if timer:
                 timer.cancel()
@@ -102,22 +114,35 @@ class JobRunner:
             job, status, started, code=code, steps=steps, reason=reason, image=image
         )
 
+    def _start(self, watch: _Watch) -> bool:
+        """Start the container unless the job was stopped first (a kill cannot stop a
+        container that has not started, so the check and the start share the lock)."""
+        with watch.lock:
+            if watch.stopped_because or watch.container is None:
+                return False
+            self._engine.start(watch.container)
+            return True
+
     def _announce(self, job: Job, log: JobLog) -> None:
         if job.privileged:
             log.line("note: this job runs privileged (privileged: true)")
         if job.docker_socket:
             log.line("note: this job has the host's Docker socket (docker_socket: true)")
 
-    def _steps(self, job: Job, watch: _Watch, log: JobLog) -> tuple[StepResult, ...]:
+    def _steps(
+        self, job: Job, watch: _Watch, log: JobLog, execute: _Execute
+    ) -> tuple[StepResult, ...]:
         results: list[StepResult] = []
         for step in job.steps:
             if (results and results[-1].status.blocks) or watch.stopped_because:
                 results.append(self._skipped_step(step))
                 continue
-            results.append(self._step(job, step, watch, log))
+            results.append(self._step(job, step, watch, log, execute))
         return tuple(results)
 
-    def _step(self, job: Job, step: Step, watch: _Watch, log: JobLog) -> StepResult:
+    def _step(
+        self, job: Job, step: Step, watch: _Watch, log: JobLog, execute: _Execute
+    ) -> StepResult:
         log.line(f"$ {step.name}")
         started = self._clock()
         attempts = 0
@@ -126,7 +151,7 @@ class JobRunner:
         def attempt() -> int:
             nonlocal attempts
             attempts += 1
-            code = self._exec(job, step, watch, log)
+            code = execute(job, step, watch, log)
             log.flush()
             return code
 
@@ -159,11 +184,21 @@ class JobRunner:
         """Wait before a retry, but not past a cancellation."""
         self._cancelled.wait(seconds)
 
+    def _run_main(self, _job: Job, _step: Step, watch: _Watch, log: JobLog) -> int:
+        """The job's only step is the container's own command."""
+        assert watch.container is not None
+        stream = self._engine.attach(watch.container)
+        if not self._start(watch):
+            return -1
+        for chunk in stream:
+            log.write(chunk)
+        return self._engine.wait(watch.container)
+
     def _exec(self, job: Job, step: Step, watch: _Watch, log: JobLog) -> int:
         assert watch.container is not None
         return self._engine.exec(
             watch.container,
-            ("sh", "-e", "-c", step.run),
+            containers.step_command(step),
             env=containers.step_env(self._settings, job, step),
             workdir=step.workdir or job.workdir,
             user=self._settings.user,

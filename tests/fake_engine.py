@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from runner.engine import BuildRequest, ContainerSpec, ContainerState, OutputSink, Resource
@@ -25,10 +25,12 @@ class FakeEngine:
     step_seconds: float = 0.0
     durations: dict[str, float] = field(default_factory=dict)  # per step command
     calls: list[tuple[str, str]] = field(default_factory=list)
-    containers: dict[str, ContainerSpec] = field(default_factory=dict)
+    containers: dict[str, ContainerSpec] = field(default_factory=dict)  # still present
+    created: dict[str, ContainerSpec] = field(default_factory=dict)  # ever created
     networks: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
     exec_envs: list[dict[str, str]] = field(default_factory=list)
+    exit_codes: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -60,11 +62,25 @@ class FakeEngine:
     def remove_network(self, name: str) -> None:
         self.networks.discard(name)
 
-    def start(self, spec: ContainerSpec) -> str:
-        self._record("start", spec.name)
+    def create(self, spec: ContainerSpec) -> str:
+        self._record("create", spec.name)
         with self._lock:
             self.containers[spec.name] = spec
+            self.created[spec.name] = spec
         return spec.name
+
+    def start(self, container: str) -> None:
+        self._record("start", container)
+
+    def attach(self, container: str) -> Iterator[bytes]:
+        """Runs the container's command (its last word) as a step when iterated."""
+        command = self.containers[container].command[-1]
+        code, text = self._step(container, command)
+        self.exit_codes[container] = code
+        yield text
+
+    def wait(self, container: str) -> int:
+        return self.exit_codes[container]
 
     def exec(
         self,
@@ -79,17 +95,17 @@ class FakeEngine:
         self._record("exec", command[-1])
         with self._lock:
             self.exec_envs.append(dict(env))
-        deadline = time.monotonic() + self.durations.get(command[-1], self.step_seconds)
-        while time.monotonic() < deadline and container not in self.killed:
-            time.sleep(0.005)
-        if container in self.killed:
-            return 137
-        code, text = self.script(command[-1])
+        code, text = self._step(container, command[-1])
         output(text)
         return code
 
-    def run(self, spec: ContainerSpec, output: OutputSink) -> int:
-        raise NotImplementedError
+    def _step(self, container: str, command: str) -> tuple[int, bytes]:
+        deadline = time.monotonic() + self.durations.get(command, self.step_seconds)
+        while time.monotonic() < deadline and container not in self.killed:
+            time.sleep(0.005)
+        if container in self.killed:
+            return 137, b""
+        return self.script(command)
 
     def state(self, container: str) -> ContainerState:
         return ContainerState(

@@ -69,12 +69,26 @@ def test_env_merges_pipeline_then_job_then_step(tmp_path: Path) -> None:
         env: {B: job, C: job}
         steps:
           - {run: show, env: {C: step}}
+          - show
     """
     run_pipeline(text, tmp_path, engine)
-    (env,) = engine.exec_envs
-    assert (env["A"], env["B"], env["C"]) == ("pipeline", "job", "step")
-    assert env["DOCKSTEP_JOB"] == "j"
-    assert env["CI"] == "true"
+    first, second = engine.exec_envs
+    assert (first["A"], first["B"], first["C"]) == ("pipeline", "job", "step")
+    assert second["C"] == "job"
+    assert first["DOCKSTEP_JOB"] == "j"
+    assert first["CI"] == "true"
+
+
+def test_a_single_step_job_runs_the_step_as_the_container_command(tmp_path: Path) -> None:
+    engine = FakeEngine(script=lambda c: (4, b"out\n"))
+    text = "env: {A: pipeline}\njobs:\n  j:\n    steps:\n      - {run: only, env: {B: step}}\n"
+    outcome = run_pipeline(text, tmp_path, engine)
+    spec = engine.created["dockstep-r1-j"]
+    assert spec.command == ("sh", "-e", "-c", "only")
+    assert (dict(spec.env)["A"], dict(spec.env)["B"]) == ("pipeline", "step")
+    assert not engine.exec_envs
+    assert outcome.results["j"].exit_code == 4
+    assert "j | out" in outcome.output
 
 
 def test_a_missing_image_fails_the_job_naming_job_and_image(tmp_path: Path) -> None:

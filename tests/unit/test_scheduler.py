@@ -27,8 +27,9 @@ def test_a_green_pipeline_runs_every_job_in_dependency_order(tmp_path: Path) -> 
     engine = FakeEngine()
     outcome = run_pipeline(DIAMOND, tmp_path, engine)
     assert {r.status for r in outcome.results.values()} == {Status.PASSED}
-    execs = [subject for call, subject in engine.calls if call == "exec"]
-    assert execs[0] == "compile" and execs[-1] == "ship"
+    created = [subject for call, subject in engine.calls if call == "create"]
+    assert created[0] == "dockstep-r1-compile"
+    assert created[-1] == "dockstep-r1-ship"
 
 
 def test_jobs_of_one_wave_overlap_in_time(tmp_path: Path) -> None:
@@ -104,6 +105,6 @@ def test_an_allowed_failure_blocks_nothing(tmp_path: Path) -> None:
 def test_every_container_is_removed_whatever_the_outcome(tmp_path: Path) -> None:
     engine = fails_on("compile")
     run_pipeline(DIAMOND, tmp_path, engine)
-    started = [s for call, s in engine.calls if call == "start"]
+    started = [s for call, s in engine.calls if call == "create"]
     removed = [s for call, s in engine.calls if call == "remove"]
     assert sorted(started) == sorted(removed)
