@@ -27,13 +27,18 @@ ALLOW_UNPINNED = click.option(
 )
 
 
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM takes the same road as Ctrl-C: cancel, clean up, exit 130."""
+def _interrupt_on_signals() -> None:
+    """SIGINT and SIGTERM both cancel, clean up and exit 130.
+
+    SIGINT is set explicitly: a shell starts background commands with it ignored, and
+    Python then never raises KeyboardInterrupt.
+    """
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _exit_with(action: Callable[[], int]) -> None:
@@ -45,6 +50,11 @@ def _exit_with(action: Callable[[], int]) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        # Cleanup is done; a job thread still blocked on the engine must not hold the exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 
@@ -163,7 +173,7 @@ def run(
         event=event,
         ca_bundle=ca_bundle,
     )
-    _interrupt_on_sigterm()
+    _interrupt_on_signals()
     _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))
 
 

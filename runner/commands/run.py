@@ -172,16 +172,24 @@ def _execute(engine: ContainerEngine, prepared: _Prepared) -> tuple[list[JobResu
 @contextmanager
 def run_network(engine: ContainerEngine, settings: RunSettings, *, keep: bool) -> Iterator[None]:
     """The run's own network; on the way out, everything labelled with the run id goes."""
-    engine.create_network(settings.network, settings.labels)
     try:
+        engine.create_network(settings.network, settings.labels)
         yield
     finally:
         if not keep:
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the sweep finish
-            try:
+            with _uninterruptible():
                 cleanup.remove_run(engine, settings.run_id)
-            finally:
-                signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _uninterruptible() -> Iterator[None]:
+    """Let the final sweep finish: Ctrl-C and SIGTERM wait until it is done."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _finish(prepared: _Prepared, results: list[JobResult], *, interrupted: bool) -> int:
