@@ -11,11 +11,11 @@ def _node_id(name: str) -> str:
 
 def mermaid(plan: Plan) -> str:
     lines = ["flowchart LR"]
-    for stage in plan.pipeline.stages:
+    for index, stage in enumerate(plan.pipeline.stages):
         members = [p for p in plan.jobs if p.job.stage == stage]
         if not members:
             continue
-        lines.append(f"  subgraph {stage}")
+        lines.append(f'  subgraph stage_{index} ["{stage}"]')
         lines += [f'    {_node_id(p.name)}["{p.name}"]' for p in members]
         lines.append("  end")
     for planned in plan.jobs:
