@@ -15,6 +15,7 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.utils import kwargs_from_env
+from docker.utils.socket import frames_iter
 
 from runner.engine import (
     BuildRequest,
@@ -63,19 +64,42 @@ def _in_band(stream: Iterator[dict[str, Any]], log: OutputSink | None) -> None:
             log(str(text).encode())
 
 
+def _frames(sock: Any) -> Iterator[bytes]:
+    """The output frames of a hijacked attach/exec connection, then the connection closed.
+
+    The SDK's `stream=True` forms leave closing to a caller that cannot reach the
+    response, so every step would leak a socket.
+    """
+    try:
+        for _stream, data in frames_iter(sock, tty=False):  # type: ignore[no-untyped-call]
+            yield data
+    finally:
+        # the SDK parks the HTTP response on the socket; closing it closes the connection
+        response = getattr(sock, "_response", None)
+        (response or sock).close()
+
+
 class DockerEngine:
     """`runner.engine.ContainerEngine` over the Docker SDK's low-level API."""
+
+    def __init__(self, *, timeout: float = 120) -> None:
+        self._timeout = timeout  # per API request; output streams have none
 
     @cached_property
     def api(self) -> docker.APIClient:
         def connect() -> docker.APIClient:
             kwargs = kwargs_from_env()
-            return docker.APIClient(version=API_VERSION, timeout=120, **kwargs)
+            return docker.APIClient(version=API_VERSION, timeout=self._timeout, **kwargs)
 
         return _call("connecting to Docker", connect)
 
     def ping(self) -> None:
         _call("ping", self.api.ping)
+
+    def close(self) -> None:
+        """Close the client's pooled connections."""
+        if "api" in self.__dict__:
+            self.api.close()
 
     def image_id(self, reference: str) -> str | None:
         try:
@@ -163,10 +187,9 @@ class DockerEngine:
 
     def attach(self, container: str) -> Iterator[bytes]:
         """The container's output from its start; attach before starting to miss nothing."""
-        return _call(
-            "attaching to container",
-            lambda: self.api.attach(container, stream=True, logs=True, demux=False),
-        )
+        params = {"stdout": 1, "stderr": 1, "stream": 1, "logs": 1}
+        sock = _call("attaching to container", lambda: self.api.attach_socket(container, params))
+        return _frames(sock)
 
     def wait(self, container: str) -> int:
         result = _call("waiting for container", lambda: self.api.wait(container))
@@ -189,7 +212,8 @@ class DockerEngine:
             ),
         )
         exec_id = created["Id"]
-        for chunk in _call("starting exec", lambda: self.api.exec_start(exec_id, stream=True)):
+        sock = _call("starting exec", lambda: self.api.exec_start(exec_id, socket=True))
+        for chunk in _frames(sock):
             output(chunk)
         code = _call("inspecting exec", lambda: self.api.exec_inspect(exec_id)).get("ExitCode")
         return -1 if code is None else int(code)

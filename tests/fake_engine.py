@@ -27,7 +27,8 @@ class FakeEngine:
     calls: list[tuple[str, str]] = field(default_factory=list)
     containers: dict[str, ContainerSpec] = field(default_factory=dict)  # still present
     created: dict[str, ContainerSpec] = field(default_factory=dict)  # ever created
-    networks: set[str] = field(default_factory=set)
+    networks: dict[str, Pairs] = field(default_factory=dict)  # name -> labels
+    started: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
     exec_envs: list[dict[str, str]] = field(default_factory=list)
     exit_codes: dict[str, int] = field(default_factory=dict)
@@ -56,11 +57,11 @@ class FakeEngine:
         return self.images[request.tag]
 
     def create_network(self, name: str, labels: Pairs) -> str:
-        self.networks.add(name)
+        self.networks[name] = labels
         return name
 
     def remove_network(self, name: str) -> None:
-        self.networks.discard(name)
+        self.networks.pop(name, None)
 
     def create(self, spec: ContainerSpec) -> str:
         self._record("create", spec.name)
@@ -71,6 +72,9 @@ class FakeEngine:
 
     def start(self, container: str) -> None:
         self._record("start", container)
+        if container not in self.containers:
+            raise EngineError(f"no such container: {container}")
+        self.started.add(container)
 
     def attach(self, container: str) -> Iterator[bytes]:
         """Runs the container's command (its last word) as a step when iterated."""
@@ -108,9 +112,8 @@ class FakeEngine:
         return self.script(command)
 
     def state(self, container: str) -> ContainerState:
-        return ContainerState(
-            running=container not in self.killed, exit_code=None, oom_killed=False
-        )
+        running = container in self.started and container not in self.killed
+        return ContainerState(running=running, exit_code=None, oom_killed=False)
 
     def kill(self, container: str) -> None:
         self._record("kill", container)
@@ -122,7 +125,26 @@ class FakeEngine:
             self.containers.pop(container, None)
 
     def labelled(self, label: str) -> list[Resource]:
-        return []
+        key, _, value = label.partition("=")
+
+        def matches(labels: Pairs) -> bool:
+            found = dict(labels)
+            return key in found and (not value or found[key] == value)
+
+        found = [
+            Resource(kind="container", id=name, name=name, labels=dict(spec.labels))
+            for name, spec in self.containers.items()
+            if matches(spec.labels)
+        ]
+        return found + [
+            Resource(kind="network", id=name, name=name, labels=dict(labels))
+            for name, labels in self.networks.items()
+            if matches(labels)
+        ]
 
     def remove_resource(self, resource: Resource) -> None:
         self._record("remove_resource", resource.name)
+        if resource.kind == "container":
+            self.remove(resource.id)
+        else:
+            self.remove_network(resource.id)

@@ -1,0 +1,152 @@
+"""The same promises checked against the fake engine and the real Docker engine.
+
+Unit tests lean on the fake; this suite keeps it honest. The real engine must answer:
+like every integration test, these fail (never skip) without one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.docker_engine import DockerEngine
+from runner.engine import ContainerEngine, ContainerSpec
+from runner.errors import EngineError
+from tests.fake_engine import FakeEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+ECHO = ("sh", "-c", "echo hi; exit 3")
+UNREACHABLE = "127.0.0.1:1/nothing@sha256:" + "0" * 64
+
+
+@pytest.fixture(scope="module")
+def tiny_image() -> str:
+    done = subprocess.run(
+        [str(ROOT / "images/bootstrap.sh"), "tiny"], check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture(params=["fake", "docker"])
+def engine(request: pytest.FixtureRequest, tiny_image: str) -> Iterator[ContainerEngine]:
+    if request.param == "fake":
+        yield FakeEngine(
+            images={tiny_image: tiny_image},
+            script=lambda c: (3, b"hi\n") if "exit 3" in c else (0, b""),
+        )
+        return
+    real = DockerEngine()
+    try:
+        real.ping()
+    except EngineError as error:
+        pytest.fail(f"no Docker engine: {error}; start one with scripts/ensure-docker.sh")
+    yield real
+    real.close()
+
+
+@pytest.fixture
+def label() -> str:
+    return f"io.dockstep.run=contract-{uuid.uuid4().hex[:8]}"
+
+
+def spec(image: str, label: str, command: tuple[str, ...]) -> ContainerSpec:
+    key, _, value = label.partition("=")
+    name = f"contract-{value}-{uuid.uuid4().hex[:4]}"
+    return ContainerSpec(
+        image=image,
+        name=name,
+        command=command,
+        labels=((key, value),),
+        network="bridge",
+        workdir="/",
+    )
+
+
+def test_a_missing_image_has_no_id(engine: ContainerEngine) -> None:
+    assert engine.image_id("nothing-here/at-all@sha256:" + "0" * 64) is None
+
+
+def test_a_pull_that_cannot_succeed_raises_an_engine_error(engine: ContainerEngine) -> None:
+    with pytest.raises(EngineError):
+        engine.pull(UNREACHABLE)
+
+
+def test_exec_streams_output_and_returns_the_exit_code(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    try:
+        engine.start(container)
+        chunks: list[bytes] = []
+        code = engine.exec(container, ECHO, env=(), workdir="/", user=None, output=chunks.append)
+        assert (code, b"".join(chunks)) == (3, b"hi\n")
+    finally:
+        engine.remove(container)
+
+
+def test_attach_then_start_sees_all_output_and_wait_gives_the_exit_code(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    container = engine.create(spec(tiny_image, label, ECHO))
+    try:
+        stream = engine.attach(container)
+        engine.start(container)
+        assert b"".join(stream) == b"hi\n"
+        assert engine.wait(container) == 3
+    finally:
+        engine.remove(container)
+
+
+def test_kill_and_remove_are_idempotent(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    engine.start(container)
+    assert engine.state(container).running
+    engine.kill(container)
+    engine.kill(container)
+    assert not engine.state(container).running
+    engine.remove(container)
+    engine.remove(container)
+    assert [r for r in engine.labelled(label) if r.kind == "container"] == []
+
+
+def test_labelled_finds_containers_and_networks_and_removes_them(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    key, _, value = label.partition("=")
+    network = f"contract-{value}"
+    engine.create_network(network, ((key, value),))
+    engine.create(spec(tiny_image, label, ("true",)))
+    found = engine.labelled(label)
+    assert sorted(r.kind for r in found) == ["container", "network"]
+    assert all(r.labels[key] == value for r in found)
+    for resource in sorted(found, key=lambda r: r.kind):  # containers before networks
+        engine.remove_resource(resource)
+    assert engine.labelled(label) == []
+
+
+def test_a_step_silent_for_longer_than_the_request_timeout_still_finishes(
+    tiny_image: str, label: str
+) -> None:
+    engine = DockerEngine(timeout=1)
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    try:
+        engine.start(container)
+        chunks: list[bytes] = []
+        code = engine.exec(
+            container,
+            ("sh", "-c", "sleep 2; echo done"),
+            env=(),
+            workdir="/",
+            user=None,
+            output=chunks.append,
+        )
+        assert (code, b"".join(chunks)) == (0, b"done\n")
+    finally:
+        engine.remove(container)
+        engine.close()
