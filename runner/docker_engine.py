@@ -82,7 +82,7 @@ def _frames(sock: Any) -> Iterator[bytes]:
 class DockerEngine:
     """`runner.engine.ContainerEngine` over the Docker SDK's low-level API."""
 
-    def __init__(self, *, timeout: float = 120) -> None:
+    def __init__(self, *, timeout: int = 120) -> None:
         self._timeout = timeout  # per API request; output streams have none
 
     @cached_property

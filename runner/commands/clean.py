@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import click
 
 from runner import cleanup
@@ -9,11 +11,11 @@ from runner.docker_engine import DockerEngine
 
 
 def clean(*, dry_run: bool = False) -> int:
-    engine = DockerEngine()
-    engine.ping()
-    found = cleanup.orphans(engine)
-    if not dry_run:
-        cleanup.remove(engine, found)
+    with closing(DockerEngine()) as engine:
+        engine.ping()
+        found = cleanup.orphans(engine)
+        if not dry_run:
+            cleanup.remove(engine, found)
     verb = "would remove" if dry_run else "removed"
     for resource in found:
         run = resource.labels.get(cleanup.RUN, "?")

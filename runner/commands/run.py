@@ -7,7 +7,7 @@ import secrets as random
 import signal
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,8 +103,12 @@ class _Prepared:
 
 def run(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> int:
     prepared = _prepare(options, environ, cwd)
-    engine = DockerEngine()
-    engine.ping()
+    with closing(DockerEngine()) as engine:
+        engine.ping()
+        return _run(engine, prepared)
+
+
+def _run(engine: ContainerEngine, prepared: _Prepared) -> int:
     console, settings = prepared.console, prepared.settings
     for warning in prepared.pipeline.warnings:
         console.note(f"warning: {warning}")
