@@ -7,6 +7,7 @@ raising, and `auto_remove` races log reading (so containers are removed explicit
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any, TypeVar
@@ -43,9 +44,13 @@ def _call(what: str, action: Callable[[], T]) -> T:
     try:
         return action()
     except (requests.exceptions.ConnectionError, FileNotFoundError) as error:
-        raise EngineUnavailable(f"no Docker engine answers ({error.__class__.__name__})") from error
+        raise EngineUnavailable(f"no Docker engine answers at {_where()}: {error}") from error
     except docker.errors.DockerException as error:
         raise EngineError(f"{what}: {_explain(error)}") from error
+
+
+def _where() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 def _explain(error: docker.errors.DockerException) -> str:
