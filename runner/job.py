@@ -36,6 +36,7 @@ class _Watch:
 
     container: str | None = None
     stopped_because: Status | None = None
+    oom_kills_seen: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -171,6 +172,7 @@ class JobRunner:
             if timer:
                 timer.cancel()
         status = self._step_status(step, code, watch)
+        oom = code != 0 and not watch.stopped_because and self._oom_since_last_look(watch)
         return StepResult(
             name=step.name,
             status=status,
@@ -178,6 +180,7 @@ class JobRunner:
             started_at=started,
             finished_at=self._clock(),
             attempts=attempts,
+            oom_killed=oom,
         )
 
     def _pause(self, seconds: float) -> None:
@@ -204,6 +207,18 @@ class JobRunner:
             user=self._settings.user,
             output=log.write,
         )
+
+    def _oom_since_last_look(self, watch: _Watch) -> bool:
+        """Whether the kernel OOM-killed something in the container since we last asked.
+
+        Asked only after a failed step: the engine flags its main process, and the
+        cgroup's counter (cumulative) covers steps run by exec.
+        """
+        assert watch.container is not None
+        state = self._engine.state(watch.container)
+        fresh = state.oom_kills > watch.oom_kills_seen
+        watch.oom_kills_seen = state.oom_kills
+        return state.oom_killed or fresh
 
     @staticmethod
     def _step_status(step: Step, code: int, watch: _Watch) -> Status:
@@ -234,13 +249,12 @@ class JobRunner:
             return Status.TIMEOUT, failed.exit_code, f"step {failed.name!r} hit a timeout"
         if watch.stopped_because is Status.CANCELLED:
             return Status.CANCELLED, failed.exit_code, "cancelled"
-        assert watch.container is not None
-        if self._engine.state(watch.container).oom_killed:
+        if failed.oom_killed:
             limit = job.resources.memory
             return (
                 Status.FAILED,
                 failed.exit_code,
-                f"out of memory (OOM-killed, limit {limit} bytes)",
+                f"step {failed.name!r} ran out of memory (OOM-killed, limit {limit} bytes)",
             )
         return Status.FAILED, failed.exit_code, f"step {failed.name!r} exited {failed.exit_code}"
 

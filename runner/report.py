@@ -8,14 +8,22 @@ from typing import Any
 
 from tabulate import tabulate
 
-from runner.errors import EXIT_JOB_FAILED, EXIT_OK
+from runner.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
 from runner.results import JobResult, StepResult, pipeline_passed
 
 REPORT_VERSION = 1
 
 
-def exit_code(results: Sequence[JobResult]) -> int:
+def exit_code(results: Sequence[JobResult], *, interrupted: bool = False) -> int:
+    if interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_OK if pipeline_passed(list(results)) else EXIT_JOB_FAILED
+
+
+def verdict(results: Sequence[JobResult], *, interrupted: bool = False) -> str:
+    if interrupted:
+        return "interrupted"
+    return "passed" if pipeline_passed(list(results)) else "failed"
 
 
 def _seconds(value: float | None) -> str:
@@ -44,6 +52,7 @@ def _step(step: StepResult) -> dict[str, Any]:
         "status": step.status.value,
         "exit_code": step.exit_code,
         "attempts": step.attempts,
+        "oom_killed": step.oom_killed,
         "started_at": step.started_at,
         "finished_at": step.finished_at,
         "duration": round(step.duration, 4),
@@ -73,14 +82,15 @@ def to_json(
     run_id: str,
     pipeline: str,
     mask: Callable[[str], str],
+    interrupted: bool = False,
 ) -> str:
     """The run as JSON; masked like every other line dockstep writes."""
     document = {
         "version": REPORT_VERSION,
         "run_id": run_id,
         "pipeline": pipeline,
-        "status": "passed" if pipeline_passed(list(results)) else "failed",
-        "exit_code": exit_code(results),
+        "status": verdict(results, interrupted=interrupted),
+        "exit_code": exit_code(results, interrupted=interrupted),
         "jobs": [_job(r) for r in results],
     }
     return mask(json.dumps(document, indent=2))

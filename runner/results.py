@@ -28,6 +28,7 @@ class StepResult:
     started_at: float
     finished_at: float
     attempts: int = 1
+    oom_killed: bool = False
 
     @property
     def duration(self) -> float:

@@ -15,7 +15,6 @@ from runner import cleanup, gitinfo, report
 from runner.containers import RunSettings, host_user
 from runner.docker_engine import DockerEngine
 from runner.engine import ContainerEngine
-from runner.errors import EXIT_INTERRUPTED
 from runner.images import ImageResolver
 from runner.job import JobRunner
 from runner.loader import load_pipeline
@@ -202,10 +201,12 @@ def _finish(prepared: _Prepared, results: list[JobResult], *, interrupted: bool)
     console.note(report.table(results))
     if prepared.options.report_file:
         document = report.to_json(
-            results, run_id=run_id, pipeline=prepared.pipeline.path, mask=console.mask
+            results,
+            run_id=run_id,
+            pipeline=prepared.pipeline.path,
+            mask=console.mask,
+            interrupted=interrupted,
         )
         prepared.options.report_file.write_text(document + "\n")
-    code = EXIT_INTERRUPTED if interrupted else report.exit_code(results)
-    verdict = "interrupted" if interrupted else ("passed" if code == 0 else "failed")
-    console.note(f"pipeline {verdict} (run {run_id})")
-    return code
+    console.note(f"pipeline {report.verdict(results, interrupted=interrupted)} (run {run_id})")
+    return report.exit_code(results, interrupted=interrupted)

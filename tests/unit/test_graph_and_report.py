@@ -94,6 +94,7 @@ def test_the_json_report_has_step_timings_and_is_masked() -> None:
         "status": "passed",
         "exit_code": 0,
         "attempts": 1,
+        "oom_killed": False,
         "started_at": 1.0,
         "finished_at": 2.5,
         "duration": 1.5,

@@ -1,0 +1,377 @@
+"""Integration tests: dockstep as a user runs it, against the real Docker engine.
+
+Without an engine every test fails (never skips), saying how to start one. Each test runs
+`dockstep` as a subprocess in its own `git init`-ed workspace, and afterwards nothing
+labelled `io.dockstep.run` by that test's runs may be left on the engine.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_LABEL = "io.dockstep.run"
+OWNER_HOST = "io.dockstep.owner.host"
+OWNER_PID = "io.dockstep.owner.pid"
+OWNER_STARTED = "io.dockstep.owner.started"
+GIT_NAME, GIT_EMAIL = "dockstep tests", "tests@dockstep.invalid"
+RUN_TIMEOUT = 120  # seconds a dockstep subprocess may take before the test gives up on it
+_IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
+_RUN_LINE = re.compile(r"^dockstep run (\S+):", re.MULTILINE)
+
+Report = dict[str, Any]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def _connect() -> tuple[docker.DockerClient | None, str]:
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except Exception as error:  # any failure to reach the engine means "start one"
+        return None, f"{error.__class__.__name__}: {error}"
+    return client, ""
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[docker.DockerClient]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        client, problem = _connect()
+        gc.collect()  # the SDK leaves a failed connection's socket to the collector
+    if client is None:
+        pytest.fail(
+            f"no Docker engine answers ({problem}). The integration tests need one: "
+            "start it with scripts/ensure-docker.sh (as root), or point DOCKER_HOST at a "
+            "running engine.",
+            pytrace=False,
+        )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_answers(engine: docker.DockerClient) -> None:
+    """Every integration test fails, never skips, when no engine answers."""
+
+
+@pytest.fixture(scope="session")
+def tiny_image(engine: docker.DockerClient) -> str:
+    """The id of the locally made 2 MB busybox image (never pulled from a registry)."""
+    done = subprocess.run(
+        [str(REPO / "images" / "bootstrap.sh"), "tiny"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    image = done.stdout.strip()
+    if done.returncode != 0 or not _IMAGE_ID.fullmatch(image):
+        pytest.fail(f"images/bootstrap.sh tiny failed ({done.returncode}):\n{done.stderr}")
+    return image
+
+
+# ---------------------------------------------------------------- what runs leave behind
+
+
+@dataclass(frozen=True)
+class Leftover:
+    kind: str  # container | network | volume
+    name: str
+    labels: Mapping[str, str]
+
+    @property
+    def run_id(self) -> str:
+        return self.labels.get(RUN_LABEL, "")
+
+
+def labelled(engine: docker.DockerClient, label: str = RUN_LABEL) -> list[Leftover]:
+    """Every container, network and volume carrying `label` (NAME or NAME=VALUE)."""
+    filters: dict[str, str | list[str] | bool] = {"label": label}
+    found = [
+        Leftover("container", c.name or c.id or "?", c.labels)
+        for c in engine.containers.list(all=True, filters=filters)
+    ]
+    found += [
+        Leftover("network", n.name or "?", n.attrs.get("Labels") or {})
+        for n in engine.networks.list(filters=filters)
+    ]
+    found += [
+        Leftover("volume", v.name or "?", v.attrs.get("Labels") or {})
+        for v in engine.volumes.list(filters=filters)
+    ]
+    return found
+
+
+def of_run(engine: docker.DockerClient, run_id: str) -> list[Leftover]:
+    return labelled(engine, f"{RUN_LABEL}={run_id}")
+
+
+def remove(engine: docker.DockerClient, leftovers: list[Leftover]) -> None:
+    order = {"container": 0, "network": 1, "volume": 2}
+    for item in sorted(leftovers, key=lambda i: order[i.kind]):
+        try:
+            if item.kind == "container":
+                engine.containers.get(item.name).remove(force=True, v=True)
+            elif item.kind == "network":
+                engine.networks.get(item.name).remove()
+            else:
+                engine.volumes.get(item.name).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+@dataclass
+class Owners:
+    """The runs one test started: their process ids and run ids."""
+
+    pids: set[int] = field(default_factory=set)
+    run_ids: set[str] = field(default_factory=set)
+
+    def owns(self, item: Leftover) -> bool:
+        pid = item.labels.get(OWNER_PID, "")
+        return item.run_id in self.run_ids or (pid.isdigit() and int(pid) in self.pids)
+
+
+@pytest.fixture
+def owners() -> Owners:
+    return Owners()
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(engine: docker.DockerClient, owners: Owners) -> Iterator[None]:
+    """After each test, nothing its runs labelled io.dockstep.run may remain on the engine.
+
+    Only this test's runs are judged (by owner pid and run id), so a run someone else
+    has going on the same engine cannot fail it. Leftovers are removed, then reported,
+    so that one failure does not cascade into the next tests.
+    """
+    yield
+    left = [item for item in labelled(engine) if owners.owns(item)]
+    remove(engine, left)
+    assert not left, "left behind on the engine: " + ", ".join(
+        f"{i.kind} {i.name} (run {i.run_id})" for i in left
+    )
+
+
+# ---------------------------------------------------------------- a user's workspace
+
+
+@dataclass
+class Result:
+    """A finished `dockstep` process as its user sees it."""
+
+    code: int
+    stdout: str
+    stderr: str
+    report: Report | None
+
+    @property
+    def run_id(self) -> str:
+        if self.report is not None:
+            return str(self.report["run_id"])
+        found = _RUN_LINE.search(self.stdout)
+        assert found, f"no run id in the output:\n{self.stdout}"
+        return found.group(1)
+
+    @property
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        """The report's jobs by name."""
+        assert self.report is not None, f"no report was written\n{self}"
+        return {job["name"]: job for job in self.report["jobs"]}
+
+    def row(self, job: str) -> list[str]:
+        """The summary table's row for a job: name, stage, status, ... split on spaces."""
+        lines = self.stdout.splitlines()
+        header = next(
+            (i for i, line in enumerate(lines) if line.split()[:3] == ["job", "stage", "status"]),
+            None,
+        )
+        assert header is not None, f"no summary table in:\n{self.stdout}"
+        for line in lines[header + 2 :]:
+            cells = line.split()
+            if cells and cells[0] == job:
+                return cells
+        raise AssertionError(f"no summary row for {job!r} in:\n{self.stdout}")
+
+    def lines_of(self, job: str) -> list[str]:
+        """What a job printed (its `job | text` lines), without the prefix."""
+        found = []
+        for line in self.stdout.splitlines():
+            name, sep, text = line.partition(" | ")
+            if sep and name.strip() == job:
+                found.append(text)
+        return found
+
+    def __str__(self) -> str:
+        return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+def _child_defaults() -> None:
+    """A user's shell delivers Ctrl-C: make sure SIGINT is not inherited as ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Workspace:
+    """A git repository with pipelines in it, where the test runs dockstep."""
+
+    def __init__(self, path: Path, image: str, owners: Owners) -> None:
+        self.path = path
+        self.image = image
+        self.owners = owners
+        self.env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("DOCKSTEP_") and name != "FORCE_COLOR"
+        }
+        self.env["NO_COLOR"] = "1"
+        self.git("init", "--quiet")
+
+    def git(self, *args: str) -> str:
+        done = subprocess.run(
+            ["git", "-c", f"user.name={GIT_NAME}", "-c", f"user.email={GIT_EMAIL}", *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        return done.stdout.strip()
+
+    def commit(self, message: str = "a commit") -> str:
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def pipeline(self, body: str, name: str = "ci") -> str:
+        """Write pipelines/<name>.yml: version 1, the tiny image by default, then `body`."""
+        header = f'version: 1\ndefaults: {{image: "{self.image}"}}\n'
+        self.write(f"pipelines/{name}.yml", header + textwrap.dedent(body))
+        return f"pipelines/{name}.yml"
+
+    def command(self, *args: str, user: tuple[int, int, int] | None = None) -> list[str]:
+        """`python -m runner.cli ARGS`, as uid:gid with one extra group when `user` is set."""
+        command = [sys.executable, "-m", "runner.cli", *args]
+        if user is None:
+            return command
+        uid, gid, group = user
+        return [
+            "setpriv", f"--reuid={uid}", f"--regid={gid}", f"--groups={group}", "--", *command
+        ]  # fmt: skip
+
+    def start(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        user: tuple[int, int, int] | None = None,
+    ) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            self.command(*args, user=user),
+            cwd=self.path,
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_child_defaults,  # noqa: PLW1509 (single-threaded test process)
+        )
+        self.owners.pids.add(process.pid)  # setpriv execs: dockstep keeps this pid
+        return process
+
+    def finish(
+        self,
+        process: subprocess.Popen[str],
+        report: str | None = None,
+        timeout: float = RUN_TIMEOUT,
+    ) -> Result:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+            pytest.fail(f"dockstep did not end within {timeout}s\n{stdout}\n{stderr}")
+        data: Report | None = None
+        if report is not None and (self.path / report).is_file():
+            data = json.loads((self.path / report).read_text())
+        result = Result(code=process.returncode, stdout=stdout, stderr=stderr, report=data)
+        if data is not None or _RUN_LINE.search(stdout):
+            self.owners.run_ids.add(result.run_id)
+        return result
+
+    def run(
+        self,
+        *args: str,
+        report: str | None = "report.json",
+        env: Mapping[str, str] | None = None,
+        user: tuple[int, int, int] | None = None,
+    ) -> Result:
+        """`dockstep run ARGS --report report.json`, to the end."""
+        extra = ("--report", report) if report else ()
+        if report:
+            (self.path / report).unlink(missing_ok=True)  # never read an earlier run's report
+        process = self.start("run", *args, *extra, env=env, user=user)
+        return self.finish(process, report)
+
+    def dockstep(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
+        """Any other dockstep command, to the end."""
+        return self.finish(self.start(*args, env=env))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, tiny_image: str, owners: Owners) -> Workspace:
+    path = tmp_path / "repo"
+    path.mkdir()
+    return Workspace(path, tiny_image, owners)
+
+
+# ---------------------------------------------------------------- shell snippets for steps
+
+
+def wait_for_file(name: str, seconds: int = 30) -> str:
+    """Shell: wait until `name` exists in the workspace (bounded), fail the step otherwise.
+
+    Jobs meet through files in the shared workspace, so that "these ran at the same time"
+    is arranged by the steps themselves and then proven from the report's timestamps.
+    """
+    tries = seconds * 10
+    return (
+        f'i=0; while [ ! -e "{name}" ] && [ $i -lt {tries} ]; do sleep 0.1; i=$((i+1)); done; '
+        f'[ -e "{name}" ] || {{ echo "gave up waiting for {name}"; exit 1; }}'
+    )
+
+
+def overlap(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """Whether two recorded [started_at, finished_at] intervals overlap."""
+    start = max(float(first["started_at"]), float(second["started_at"]))
+    end = min(float(first["finished_at"]), float(second["finished_at"]))
+    return start < end
