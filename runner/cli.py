@@ -139,6 +139,7 @@ def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
     type=click.Choice(["push", "pull_request", "tag", "schedule", "manual", "webhook"]),
     help="The event `if:` conditions see.",
 )
+@click.option("--no-cache", is_flag=True, help="Run every install cold and store its layer anew.")
 @click.option(
     "--ca-bundle",
     default=None,
@@ -156,6 +157,7 @@ def run(
     variables: tuple[str, ...],
     event: str,
     ca_bundle: str | None,
+    no_cache: bool,
     allow_unpinned: bool,
 ) -> None:
     """Run a pipeline's jobs in containers."""
@@ -172,6 +174,7 @@ def run(
         variables=_variables(variables),
         event=event,
         ca_bundle=ca_bundle,
+        use_cache=not no_cache,
     )
     _interrupt_on_signals()
     _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))

@@ -41,8 +41,9 @@ class RunSettings:
     ca_bundle: Path | None = None
 
 
-def step_command(step: Step) -> tuple[str, ...]:
-    return ("sh", "-e", "-c", step.run)
+def shell(script: str) -> tuple[str, ...]:
+    """How a step's or install's `run` is executed: `sh -e`, so a failing line fails it."""
+    return ("sh", "-e", "-c", script)
 
 
 def container_name(run_id: str, job: str) -> str:
@@ -61,27 +62,65 @@ def step_env(settings: RunSettings, job: Job, step: Step | None = None) -> Pairs
     return pairs(merged)
 
 
-def job_spec(
-    settings: RunSettings, job: Job, image: str, *, main_step: bool = False
-) -> ContainerSpec:
-    """The job's container: idle between exec'd steps, or running its only step itself."""
-    step = job.steps[0] if main_step else None
-    mounts = [Mount(source=str(settings.workspace), target=job.workdir)]
+def _mounts(
+    settings: RunSettings, job: Job, volumes: tuple[Mount, ...], *, workspace_read_only: bool
+) -> tuple[Mount, ...]:
+    mounts = [
+        Mount(source=str(settings.workspace), target=job.workdir, read_only=workspace_read_only)
+    ]
     if settings.ca_bundle:
         mounts.append(Mount(source=str(settings.ca_bundle), target=CA_TARGET, read_only=True))
     if job.docker_socket:
         mounts.append(Mount(source=DOCKER_SOCKET, target=DOCKER_SOCKET))
+    return (*mounts, *volumes)
+
+
+def job_spec(
+    settings: RunSettings,
+    job: Job,
+    image: str,
+    *,
+    main_step: bool = False,
+    volumes: tuple[Mount, ...] = (),
+) -> ContainerSpec:
+    """The job's container: idle between exec'd steps, or running its only step itself."""
+    step = job.steps[0] if main_step else None
     return ContainerSpec(
         image=image,
         name=container_name(settings.run_id, job.name),
-        command=step_command(step) if step else IDLE_COMMAND,
+        command=shell(step.run) if step else IDLE_COMMAND,
         labels=pairs({**dict(settings.labels), JOB: job.name}),
         network=settings.network,
         workdir=(step.workdir if step and step.workdir else job.workdir),
         env=step_env(settings, job, step),
-        mounts=tuple(mounts),
+        mounts=_mounts(settings, job, volumes, workspace_read_only=False),
         tmpfs=(HOME,) if settings.user else (),
         user=settings.user,
+        memory=job.resources.memory,
+        cpus=job.resources.cpus,
+        pids=job.resources.pids,
+        privileged=job.privileged,
+    )
+
+
+def install_spec(
+    settings: RunSettings, job: Job, image: str, volumes: tuple[Mount, ...]
+) -> ContainerSpec:
+    """The container a cache miss installs in, to be committed as the layer.
+
+    No env is set on the container itself (the install gets it per exec), because a
+    commit keeps the container's env in the image, secrets included. The workspace is
+    read-only: a layer cannot hold what an install writes there, so it fails loudly.
+    """
+    return ContainerSpec(
+        image=image,
+        name=f"{container_name(settings.run_id, job.name)}-install",
+        command=IDLE_COMMAND,
+        labels=pairs({**dict(settings.labels), JOB: job.name}),
+        network=settings.network,
+        workdir=job.workdir,
+        mounts=_mounts(settings, job, volumes, workspace_read_only=True),
+        user="0:0",
         memory=job.resources.memory,
         cpus=job.resources.cpus,
         pids=job.resources.pids,

@@ -22,6 +22,7 @@ from runner.engine import (
     BuildRequest,
     ContainerSpec,
     ContainerState,
+    ImageInfo,
     OutputSink,
     Resource,
 )
@@ -298,3 +299,69 @@ class DockerEngine:
             if isinstance(cause, docker.errors.APIError) and cause.status_code in statuses:
                 return
             raise
+
+    def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
+        base = _call("inspecting image", lambda: self.api.inspect_image(like))  # type: ignore[no-untyped-call]
+        config = base.get("Config") or {}
+        conf = {
+            "Cmd": config.get("Cmd"),
+            "Entrypoint": config.get("Entrypoint"),
+            "Labels": {**(config.get("Labels") or {}), **dict(labels)},
+        }
+        repository, _, name = tag.rpartition(":")
+        done = _call(
+            f"committing {tag}",
+            lambda: self.api.commit(container, repository=repository, tag=name, conf=conf),
+        )
+        return str(done["Id"])
+
+    def tag(self, image: str, reference: str) -> None:
+        repository, _, name = reference.rpartition(":")
+        _call(f"tagging {reference}", lambda: self.api.tag(image, repository, name, force=True))
+
+    def push(self, reference: str) -> str:
+        repository, _, name = reference.rpartition(":")
+        digest = ""
+        stream = _call(
+            f"pushing {reference}",
+            lambda: self.api.push(repository, tag=name, stream=True, decode=True),
+        )
+        for chunk in _call(f"pushing {reference}", lambda: list(stream)):
+            if "error" in chunk:  # the SDK does not raise on in-band errors
+                raise EngineError(f"pushing {reference}: {str(chunk['error']).strip()}")
+            digest = str((chunk.get("aux") or {}).get("Digest") or digest)
+        return digest
+
+    def images(self, label: str) -> list[ImageInfo]:
+        found = _call("listing images", lambda: self.api.images(filters={"label": label}))
+        return [
+            ImageInfo(
+                id=str(i["Id"]),
+                tags=tuple(t for t in (i.get("RepoTags") or ()) if t != "<none>:<none>"),
+                labels=i.get("Labels") or {},
+                size=int(i.get("Size") or 0),
+                created=float(i.get("Created") or 0),
+            )
+            for i in found
+        ]
+
+    def remove_image(self, reference: str) -> None:
+        self._ignore_gone(
+            f"removing image {reference}", lambda: self.api.remove_image(reference), 404
+        )
+
+    def ensure_volume(self, name: str, labels: Pairs) -> bool:
+        try:
+            self.api.inspect_volume(name)
+            return False
+        except docker.errors.NotFound:
+            pass
+        _call(f"creating volume {name}", lambda: self.api.create_volume(name, labels=dict(labels)))
+        return True
+
+    def volume_sizes(self) -> dict[str, int]:
+        usage = _call("reading disk usage", self.api.df)
+        return {
+            str(v["Name"]): int((v.get("UsageData") or {}).get("Size") or 0)
+            for v in usage.get("Volumes") or ()
+        }

@@ -68,6 +68,15 @@ class Resource:
     labels: Mapping[str, str]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...]
+    labels: Mapping[str, str]
+    size: int  # bytes
+    created: float  # seconds since the epoch
+
+
 class ContainerEngine(Protocol):
     def ping(self) -> None:
         """Raise EngineUnavailable when no engine answers."""
@@ -120,3 +129,27 @@ class ContainerEngine(Protocol):
         """Every container, network and volume carrying `label`."""
 
     def remove_resource(self, resource: Resource) -> None: ...
+
+    def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
+        """Snapshot a container's filesystem as an image tagged `tag`; return its id.
+
+        The image keeps the command and entrypoint of `like` (the image the container
+        came from), not the container's own, and gains `labels`.
+        """
+
+    def tag(self, image: str, reference: str) -> None: ...
+
+    def push(self, reference: str) -> str:
+        """Push a tagged image; return the digest the registry gave it."""
+
+    def images(self, label: str) -> list[ImageInfo]:
+        """Every image carrying `label` (NAME or NAME=VALUE)."""
+
+    def remove_image(self, reference: str) -> None:
+        """Remove an image; a no-op when it is gone."""
+
+    def ensure_volume(self, name: str, labels: Pairs) -> bool:
+        """Create a named volume unless it exists; True when it was created now."""
+
+    def volume_sizes(self) -> dict[str, int]:
+        """Bytes used by each volume, by name (as far as the engine knows)."""

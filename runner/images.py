@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine import BuildRequest, ContainerEngine, OutputSink
@@ -36,6 +37,12 @@ def build_tag(spec: BuildSpec, content_hash: str) -> str:
     return f"{BUILD_REPOSITORY}/{name}:{content_hash}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedImage:
+    id: str  # what the engine runs
+    pinned: str  # the portable, content-addressed name: a digest reference or build tag
+
+
 class ImageResolver:
     """Resolves each job's image once per run, even when parallel jobs share it."""
 
@@ -46,11 +53,11 @@ class ImageResolver:
         self._workspace = workspace
         self._variables = variables
         self._locks: dict[str, threading.Lock] = {}
-        self._resolved: dict[str, str] = {}
+        self._resolved: dict[str, ResolvedImage] = {}
         self._guard = threading.Lock()
 
-    def resolve(self, job: Job, log: OutputSink) -> str:
-        """The image id to run the job in."""
+    def resolve(self, job: Job, log: OutputSink) -> ResolvedImage:
+        """The image to run the job in."""
         key = f"{job.image}|{job.pull.value}"
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -59,28 +66,35 @@ class ImageResolver:
                 self._resolved[key] = self._fetch(job, job.image, log)
             return self._resolved[key]
 
-    def _fetch(self, job: Job, image: ImageRef, log: OutputSink) -> str:
+    def _fetch(self, job: Job, image: ImageRef, log: OutputSink) -> ResolvedImage:
         if image.build is not None:
             return self._build(job, image.build, log)
         reference = image.reference or ""
         present = None if job.pull is PullPolicy.ALWAYS else self._engine.image_id(reference)
         if present:
-            return present
+            return ResolvedImage(id=present, pinned=reference)
         if job.pull is PullPolicy.NEVER:
             raise ImageUnavailable(job.name, reference, "not present locally and pull is 'never'")
+        if reference.startswith("sha256:"):
+            raise ImageUnavailable(
+                job.name,
+                reference,
+                "a local image id is not on this engine "
+                "and cannot be pulled; pin name@sha256:<digest> to pull",
+            )
         log(f"pulling {reference}\n".encode())
         try:
-            return self._engine.pull(reference)
+            return ResolvedImage(id=self._engine.pull(reference), pinned=reference)
         except EngineError as error:
             raise ImageUnavailable(job.name, reference, f"pull failed: {error}") from error
 
-    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> str:
+    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
         context = (self._workspace / spec.context).resolve()
         args = {key: expand(value, self._variables) for key, value in spec.args}
         tag = build_tag(spec, context_hash(context, spec, args))
         present = self._engine.image_id(tag)
         if present:
-            return present
+            return ResolvedImage(id=present, pinned=tag)
         log(f"building {spec.context} as {tag}\n".encode())
         request = BuildRequest(
             context=str(context),
@@ -91,6 +105,6 @@ class ImageResolver:
             labels=(("io.dockstep.context", spec.context),),
         )
         try:
-            return self._engine.build(request, log)
+            return ResolvedImage(id=self._engine.build(request, log), pinned=tag)
         except EngineError as error:
             raise ImageUnavailable(job.name, f"build:{spec.context}", str(error)) from error

@@ -83,6 +83,31 @@ class Resources:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Install:
+    """A job's dependency install, cached as an image layer keyed by its inputs."""
+
+    run: str
+    keys: tuple[str, ...] = ()  # globs relative to the workspace whose contents key the cache
+    auto_keys: bool = False  # `keys: auto`: the well-known lockfiles at the workspace root
+    env: Pairs = ()
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheVolume:
+    """A package manager's download cache kept in a named volume keyed by lockfile hash."""
+
+    path: str  # absolute path inside the container
+    keys: tuple[str, ...] | None = None  # None: the job's install keys (or auto)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheSpec:
+    volumes: tuple[CacheVolume, ...] = ()
+    registry: str | None = None  # REGISTRY/REPO sharing cache layers between machines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
     name: str
     run: str
@@ -112,6 +137,8 @@ class Job:
     docker_socket: bool = False
     workdir: str = DEFAULT_WORKDIR
     pull: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    install: Install | None = None
+    cache: CacheSpec = field(default_factory=CacheSpec)
     position: Position | None = None
 
 

@@ -30,6 +30,12 @@ def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}s"
 
 
+def _short(text: str, limit: int = 100) -> str:
+    """The table keeps one line per job; the full reason is in the log and the report."""
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def table(results: Sequence[JobResult]) -> str:
     rows = [
         [
@@ -38,11 +44,12 @@ def table(results: Sequence[JobResult]) -> str:
             r.status.value,
             _seconds(r.duration),
             "" if r.exit_code is None else r.exit_code,
-            r.reason or "",
+            r.cache or "",
+            _short(r.reason or ""),
         ]
         for r in results
     ]
-    headers = ["job", "stage", "status", "duration", "exit", "note"]
+    headers = ["job", "stage", "status", "duration", "exit", "cache", "note"]
     return tabulate(rows, headers=headers, tablefmt="simple")
 
 
@@ -71,6 +78,8 @@ def _job(result: JobResult) -> dict[str, Any]:
         "duration": None if duration is None else round(duration, 4),
         "reason": result.reason,
         "image": result.image,
+        "cache": result.cache,
+        "cache_key": result.cache_key,
         "log_file": result.log_file,
         "steps": [_step(s) for s in result.steps],
     }

@@ -46,6 +46,8 @@ class JobResult:
     steps: tuple[StepResult, ...] = ()
     reason: str | None = None  # why it failed, was skipped or cancelled, in words
     image: str | None = None
+    cache: str | None = None  # hit, hit (registry), miss: for jobs with an install
+    cache_key: str | None = None
     log_file: str | None = None
 
     @property

@@ -10,7 +10,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from runner.engine import BuildRequest, ContainerSpec, ContainerState, OutputSink, Resource
+from runner.engine import (
+    BuildRequest,
+    ContainerSpec,
+    ContainerState,
+    ImageInfo,
+    OutputSink,
+    Resource,
+)
 from runner.errors import EngineError
 from runner.model import Pairs
 
@@ -19,7 +26,7 @@ Script = Callable[[str], tuple[int, bytes]]  # step command -> (exit code, outpu
 
 @dataclass
 class FakeEngine:
-    images: dict[str, str] = field(default_factory=dict)  # reference -> id
+    present: dict[str, str] = field(default_factory=dict)  # image reference -> id
     pullable: set[str] = field(default_factory=set)
     script: Script = lambda _command: (0, b"")
     step_seconds: float = 0.0
@@ -32,6 +39,8 @@ class FakeEngine:
     killed: set[str] = field(default_factory=set)
     exec_envs: list[dict[str, str]] = field(default_factory=list)
     exit_codes: dict[str, int] = field(default_factory=dict)
+    volumes: dict[str, Pairs] = field(default_factory=dict)
+    image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -42,19 +51,19 @@ class FakeEngine:
         self._record("ping", "")
 
     def image_id(self, reference: str) -> str | None:
-        return self.images.get(reference)
+        return self.present.get(reference)
 
     def pull(self, reference: str) -> str:
         self._record("pull", reference)
         if reference not in self.pullable:
             raise EngineError(f"pull access denied for {reference}")
-        self.images[reference] = f"sha256:{len(self.images):064d}"
-        return self.images[reference]
+        self.present[reference] = f"sha256:{len(self.present):064d}"
+        return self.present[reference]
 
     def build(self, request: BuildRequest, log: OutputSink) -> str:
         self._record("build", request.tag)
-        self.images[request.tag] = f"sha256:{len(self.images):064d}"
-        return self.images[request.tag]
+        self.present[request.tag] = f"sha256:{len(self.present):064d}"
+        return self.present[request.tag]
 
     def create_network(self, name: str, labels: Pairs) -> str:
         self.networks[name] = labels
@@ -148,3 +157,38 @@ class FakeEngine:
             self.remove(resource.id)
         else:
             self.remove_network(resource.id)
+
+    def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
+        self._record("commit", tag)
+        self.present[tag] = f"sha256:{len(self.present):064d}"
+        self.image_labels[tag] = dict(labels)
+        return self.present[tag]
+
+    def tag(self, image: str, reference: str) -> None:
+        self.present[reference] = image
+
+    def push(self, reference: str) -> str:
+        self._record("push", reference)
+        if reference not in self.present:
+            raise EngineError(f"no such image {reference}")
+        self.pullable.add(reference)
+        return "sha256:" + "d" * 64
+
+    def images(self, label: str) -> list[ImageInfo]:
+        key, _, value = label.partition("=")
+        return [
+            ImageInfo(id=self.present[tag], tags=(tag,), labels=labels, size=0, created=0.0)
+            for tag, labels in self.image_labels.items()
+            if tag in self.present and key in labels and (not value or labels[key] == value)
+        ]
+
+    def remove_image(self, reference: str) -> None:
+        self.present.pop(reference, None)
+
+    def ensure_volume(self, name: str, labels: Pairs) -> bool:
+        created = name not in self.volumes
+        self.volumes.setdefault(name, labels)
+        return created
+
+    def volume_sizes(self) -> dict[str, int]:
+        return dict.fromkeys(self.volumes, 0)

@@ -17,6 +17,7 @@ from runner.docker_engine import DockerEngine
 from runner.engine import ContainerEngine
 from runner.images import ImageResolver
 from runner.job import JobRunner
+from runner.layers import LayerCache, cache_dir
 from runner.loader import load_pipeline
 from runner.model import Pairs, Pipeline, pairs
 from runner.output import Console, default_console
@@ -43,6 +44,7 @@ class RunOptions:
     variables: Pairs = ()
     event: str = "push"
     ca_bundle: str | None = None  # None: the host's own, "" : none
+    use_cache: bool = True  # False: --no-cache, every install runs cold
 
 
 def workspace_of(pipeline: Path, cwd: Path) -> Path:
@@ -97,6 +99,7 @@ class _Prepared:
     settings: RunSettings
     console: Console
     run_dir: Path
+    cache_dir: Path
     keep: bool
 
 
@@ -149,6 +152,7 @@ def _prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> _Pre
         settings=settings,
         console=default_console(environ, Masker.of(secret_values.values())),
         run_dir=workspace / ".dockstep" / "runs" / run_id,
+        cache_dir=cache_dir(environ),
         keep=environ.get(cleanup.KEEP_ENV) == "1",
     )
 
@@ -161,8 +165,15 @@ def _execute(engine: ContainerEngine, prepared: _Prepared) -> tuple[list[JobResu
         **dict(settings.variables),
     }
     images = ImageResolver(engine, settings.workspace, variables)
+    layers = LayerCache(engine, prepared.cache_dir, enabled=options.use_cache)
     runner = JobRunner(
-        engine, images, settings, prepared.console, prepared.run_dir, keep=prepared.keep
+        engine,
+        images=images,
+        layers=layers,
+        settings=settings,
+        console=prepared.console,
+        log_dir=prepared.run_dir,
+        keep=prepared.keep,
     )
     prepared.console.prefix_width([p.name for p in prepared.plan.jobs])
     scheduler = Scheduler(

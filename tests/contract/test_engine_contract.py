@@ -35,7 +35,7 @@ def tiny_image() -> str:
 def engine(request: pytest.FixtureRequest, tiny_image: str) -> Iterator[ContainerEngine]:
     if request.param == "fake":
         yield FakeEngine(
-            images={tiny_image: tiny_image},
+            present={tiny_image: tiny_image},
             script=lambda c: (3, b"hi\n") if "exit 3" in c else (0, b""),
         )
         return

@@ -10,6 +10,7 @@ from pathlib import Path
 from runner.containers import RunSettings
 from runner.images import ImageResolver
 from runner.job import JobRunner
+from runner.layers import LayerCache
 from runner.model import Pairs
 from runner.output import Console
 from runner.plan import Selection, plan
@@ -49,14 +50,23 @@ def run_pipeline(
     workers: int = 4,
     keep_going: bool = False,
     secrets: tuple[tuple[str, str], ...] = (),
+    use_cache: bool = True,
 ) -> Outcome:
-    engine.images.setdefault(IMAGE, "sha256:" + "1" * 64)
+    engine.present.setdefault(IMAGE, "sha256:" + "1" * 64)
     stream = io.StringIO()
     console = Console(stream, colour=False, mask=Masker.of(v for _, v in secrets))
     loaded = pipeline(text, tmp_path)
     run_settings = settings(tmp_path, secrets, loaded.env)
     images = ImageResolver(engine, tmp_path, {})
-    runner = JobRunner(engine, images, run_settings, console, tmp_path / "logs")
+    layers = LayerCache(engine, tmp_path / "cache", enabled=use_cache)
+    runner = JobRunner(
+        engine,
+        images=images,
+        layers=layers,
+        settings=run_settings,
+        console=console,
+        log_dir=tmp_path / "logs",
+    )
     scheduler = Scheduler(runner, workers=workers, keep_going=keep_going, clock=time.monotonic)
     results = scheduler.run(plan(loaded, Selection()))
     return Outcome({r.name: r for r in results}, stream.getvalue(), scheduler.interrupted)

@@ -75,7 +75,7 @@ def test_exit_code_is_derived_from_the_results() -> None:
 
 def test_the_table_shows_status_duration_exit_and_why() -> None:
     lines = report.table(results()).splitlines()
-    assert lines[0].split() == ["job", "stage", "status", "duration", "exit", "note"]
+    assert lines[0].split() == ["job", "stage", "status", "duration", "exit", "cache", "note"]
     assert lines[3].split()[:5] == ["unit", "test", "failed", "1.00s", "2"]
     assert lines[4].split() == ["ship", "deploy", "skipped", "unit", "failed"]
 

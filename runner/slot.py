@@ -1,0 +1,54 @@
+"""The one container a job has at a time, and why it was stopped from outside.
+
+A timeout or a cancel may arrive from another thread at any moment; creating and
+starting happen under the slot's lock so a stop can never slip in between a check and
+a start (a kill cannot stop a container that has not started yet).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from runner.engine import ContainerEngine, ContainerSpec
+from runner.results import Status
+
+
+class ContainerSlot:
+    def __init__(self, engine: ContainerEngine, *, keep: bool = False) -> None:
+        self._engine = engine
+        self._keep = keep
+        self._lock = threading.Lock()
+        self.container: str | None = None
+        self.stopped_because: Status | None = None
+        self.oom_kills_seen = 0  # the cgroup counter when last read
+
+    def create(self, spec: ContainerSpec) -> bool:
+        """Create the current container, unless the job was stopped first."""
+        with self._lock:
+            if self.stopped_because:
+                return False
+            self.container = self._engine.create(spec)
+            return True
+
+    def start(self) -> bool:
+        with self._lock:
+            if self.stopped_because or self.container is None:
+                return False
+            self._engine.start(self.container)
+            return True
+
+    def stop(self, because: Status) -> None:
+        """Kill the current container; the first reason given is the one reported."""
+        with self._lock:
+            if self.stopped_because is None:
+                self.stopped_because = because
+            container = self.container
+        if container:
+            self._engine.kill(container)
+
+    def discard(self) -> None:
+        """Remove the current container (unless kept for debugging)."""
+        with self._lock:
+            container, self.container = self.container, None
+        if container and not self._keep:
+            self._engine.remove(container)
