@@ -180,6 +180,70 @@ def run(
     _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))
 
 
+def _age(value: str | None) -> float | None:
+    """`7d`, `12h`, `30m` or a number of seconds."""
+    if value is None:
+        return None
+    from runner.loader import parse_duration
+
+    days = value[:-1] if value.endswith("d") else None
+    seconds = float(days) * 86400 if days and days.replace(".", "", 1).isdigit() else None
+    seconds = seconds if seconds is not None else parse_duration(value)
+    if seconds is None:
+        raise click.BadParameter(f"expected an age like 7d, 12h or 30m, got {value!r}")
+    return seconds
+
+
+@main.group()
+def cache() -> None:
+    """The dependency cache: install layers and download-cache volumes."""
+
+
+@cache.command("ls")
+def cache_ls() -> None:
+    """List cache layers and volumes: key, job, size, age, last used."""
+    from runner.commands.cache import list_cache
+
+    _exit_with(lambda: list_cache(dict(os.environ)))
+
+
+@cache.command("prune")
+@click.option(
+    "--older-than",
+    default=None,
+    metavar="AGE",
+    help="Remove entries not used for this long, e.g. 7d [default: 7d unless --keep].",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Keep the N most recently used entries of each job.",
+)
+@click.option("--all", "everything", is_flag=True, help="Remove every entry.")
+def cache_prune(older_than: str | None, keep: int | None, everything: bool) -> None:
+    """Remove cache entries that were not used lately."""
+    from runner.commands.cache import prune
+
+    if everything:
+        age, keep = None, None
+    elif older_than is None and keep is not None:
+        age = None
+    else:
+        age = _age(older_than or "7d")
+    _exit_with(lambda: prune(dict(os.environ), older_than=age, keep=keep))
+
+
+@cache.command("key")
+@click.argument("job")
+@PIPELINE
+def cache_key(job: str, pipeline: Path) -> None:
+    """Print a job's cache key and the inputs that made it."""
+    from runner.commands.cache import show_key
+
+    _exit_with(lambda: show_key(pipeline, job, dict(os.environ), Path.cwd()))
+
+
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 def clean(dry_run: bool) -> None:

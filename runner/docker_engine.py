@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -48,6 +49,16 @@ def _call(what: str, action: Callable[[], T]) -> T:
         raise EngineUnavailable(f"no Docker engine answers at {_where()}: {error}") from error
     except docker.errors.DockerException as error:
         raise EngineError(f"{what}: {_explain(error)}") from error
+
+
+def _timestamp(text: str | None) -> float:
+    """An RFC 3339 time from the engine (e.g. a volume's CreatedAt) as epoch seconds."""
+    if not text:
+        return 0.0
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _where() -> str:
@@ -273,7 +284,13 @@ class DockerEngine:
         ]
         volumes = _call("listing volumes", lambda: self.api.volumes(filters=filters))
         found += [
-            Resource(kind="volume", id=v["Name"], name=v["Name"], labels=v.get("Labels") or {})
+            Resource(
+                kind="volume",
+                id=v["Name"],
+                name=v["Name"],
+                labels=v.get("Labels") or {},
+                created=_timestamp(v.get("CreatedAt")),
+            )
             for v in (volumes.get("Volumes") or [])
         ]
         return found

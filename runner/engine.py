@@ -66,6 +66,7 @@ class Resource:
     id: str
     name: str
     labels: Mapping[str, str]
+    created: float = 0.0  # seconds since the epoch, when the engine says
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -88,22 +88,31 @@ class ImageResolver:
         except EngineError as error:
             raise ImageUnavailable(job.name, reference, f"pull failed: {error}") from error
 
-    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
+    def pinned(self, job: Job) -> str:
+        """The job's portable image name, worked out without the engine."""
+        if job.image.build is None:
+            return job.image.reference or ""
+        return self._build_request(job.image.build).tag
+
+    def _build_request(self, spec: BuildSpec) -> BuildRequest:
         context = (self._workspace / spec.context).resolve()
         args = {key: expand(value, self._variables) for key, value in spec.args}
-        tag = build_tag(spec, context_hash(context, spec, args))
-        present = self._engine.image_id(tag)
-        if present:
-            return ResolvedImage(id=present, pinned=tag)
-        log(f"building {spec.context} as {tag}\n".encode())
-        request = BuildRequest(
+        return BuildRequest(
             context=str(context),
             dockerfile=spec.dockerfile,
-            tag=tag,
+            tag=build_tag(spec, context_hash(context, spec, args)),
             args=tuple(sorted(args.items())),
             target=spec.target,
             labels=(("io.dockstep.context", spec.context),),
         )
+
+    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
+        request = self._build_request(spec)
+        tag = request.tag
+        present = self._engine.image_id(tag)
+        if present:
+            return ResolvedImage(id=present, pinned=tag)
+        log(f"building {spec.context} as {tag}\n".encode())
         try:
             return ResolvedImage(id=self._engine.build(request, log), pinned=tag)
         except EngineError as error:

@@ -136,6 +136,7 @@ class Installer:
             )
             if self._engine.ensure_volume(name, labels) and self._settings.user:
                 self._hand_over(name, image.id)
+            self._layers.usage.touch(key.value)
             mounts.append(Mount(source=name, target=volume.path))
         return tuple(mounts)
 

@@ -1,7 +1,8 @@
 """The `defaults:` and `jobs:` sections: each job with the defaults applied, and its steps.
 
 The `needs` of the jobs are checked here too: unknown jobs, a job needing itself or a
-later stage, and dependency cycles.
+later stage, and dependency cycles. A job's `install:` and `cache:` (and `defaults.cache`)
+are read by `runner.cache_loader`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import NamedTuple
 
 import yaml
 
+from runner.cache_loader import read_cache, read_defaults_cache, read_install
 from runner.dag import find_cycle
 from runner.model import (
     DEFAULT_WORKDIR,
+    CacheSpec,
     ImageRef,
     Job,
     PullPolicy,
@@ -52,11 +55,11 @@ from runner.yamlnodes import (
 JOB_KEYS = frozenset(
     {
         "stage", "needs", "image", "env", "timeout", "allow_failure", "if", "steps",
-        "resources", "privileged", "docker_socket", "workdir", "pull",
+        "resources", "privileged", "docker_socket", "workdir", "pull", "install", "cache",
     }
 )  # fmt: skip
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
-DEFAULTS_KEYS = frozenset({"image", "timeout", "retry", "workdir", "pull"})
+DEFAULTS_KEYS = frozenset({"image", "timeout", "retry", "workdir", "pull", "cache"})
 
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _NOT_ON_JOBS = {"retry": "retry is set on steps, or for all steps in defaults.retry"}
@@ -75,6 +78,7 @@ class Defaults:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     workdir: str = DEFAULT_WORKDIR
     pull: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    cache: CacheSpec = field(default_factory=CacheSpec)  # only the registry
 
 
 def read_defaults(doc: Doc, node: yaml.Node, path: str) -> Defaults | None:
@@ -87,6 +91,7 @@ def read_defaults(doc: Doc, node: yaml.Node, path: str) -> Defaults | None:
         retry=fields.get("retry", read_retry, RetryPolicy()),
         workdir=fields.get("workdir", read_workdir, DEFAULT_WORKDIR),
         pull=fields.get("pull", read_pull, PullPolicy.IF_NOT_PRESENT),
+        cache=fields.get("cache", read_defaults_cache, CacheSpec()),
     )
 
 
@@ -141,6 +146,10 @@ def _job(
         docker_socket=fields.get("docker_socket", read_bool, False),
         workdir=workdir,
         pull=fields.get("pull", read_pull, defaults.pull),
+        install=fields.get("install", read_install),
+        cache=fields.get(
+            "cache", lambda d, n, p: read_cache(d, n, p, workdir, defaults.cache), defaults.cache
+        ),
         position=doc.position(entry.key),
     )
     return job, needs or ()

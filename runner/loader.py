@@ -1,9 +1,10 @@
 """Pipeline files -> `runner.model.Pipeline`, with every problem in the file reported at once.
 
 This module walks the document from the top: version, name, stages, env, `on:`,
-secrets, then hands `defaults:` and `jobs:` to `runner.jobs_loader`. The YAML-with-
-positions layer is `runner.yamlnodes`, the typed field readers `runner.values` and
-the `on:` triggers `runner.triggers`; the public names of those modules that callers
+secrets, then hands `defaults:` and `jobs:` to `runner.jobs_loader` (a job's `install:`
+and `cache:` to `runner.cache_loader`). The YAML-with-positions layer is
+`runner.yamlnodes`, the typed field readers `runner.values` and the `on:` triggers
+`runner.triggers`; the public names of those modules that callers
 know from here are re-exported. No raw YAML value leaves these modules.
 """
 
@@ -14,6 +15,12 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from runner.cache_loader import (
+    CACHE_KEYS,
+    CACHE_VOLUME_KEYS,
+    DEFAULTS_CACHE_KEYS,
+    INSTALL_KEYS,
+)
 from runner.errors import PipelineInvalid
 from runner.jobs_loader import (
     DEFAULTS_KEYS,
@@ -63,8 +70,12 @@ from runner.yamlnodes import (
 
 __all__ = [
     "BRANCH_FILTER_KEYS",
+    "CACHE_KEYS",
+    "CACHE_VOLUME_KEYS",
+    "DEFAULTS_CACHE_KEYS",
     "DEFAULTS_KEYS",
     "IMAGE_KEYS",
+    "INSTALL_KEYS",
     "JOB_KEYS",
     "MAX_RETRIES",
     "MIN_MEMORY",

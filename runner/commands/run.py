@@ -90,7 +90,7 @@ def condition_context(values: Mapping[str, str], variables: Mapping[str, str]) -
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Prepared:
+class Prepared:
     """A run after every check that needs no engine: what runs, how, and where it logs."""
 
     options: RunOptions
@@ -104,13 +104,13 @@ class _Prepared:
 
 
 def run(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> int:
-    prepared = _prepare(options, environ, cwd)
+    prepared = prepare(options, environ, cwd)
     with closing(DockerEngine()) as engine:
         engine.ping()
         return _run(engine, prepared)
 
 
-def _run(engine: ContainerEngine, prepared: _Prepared) -> int:
+def _run(engine: ContainerEngine, prepared: Prepared) -> int:
     console, settings = prepared.console, prepared.settings
     for warning in prepared.pipeline.warnings:
         console.note(f"warning: {warning}")
@@ -121,7 +121,7 @@ def _run(engine: ContainerEngine, prepared: _Prepared) -> int:
     return _finish(prepared, results, interrupted=interrupted)
 
 
-def _prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> _Prepared:
+def prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> Prepared:
     """Load, plan and read secrets: a bad pipeline fails here, before any Docker call."""
     workspace = workspace_of(options.pipeline, cwd)
     pipeline = load_pipeline(
@@ -145,7 +145,7 @@ def _prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> _Pre
         user=host_user(os.getuid(), os.getgid()),
         ca_bundle=ca_bundle(options.ca_bundle, environ),
     )
-    return _Prepared(
+    return Prepared(
         options=options,
         pipeline=pipeline,
         plan=chosen,
@@ -157,7 +157,7 @@ def _prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> _Pre
     )
 
 
-def _execute(engine: ContainerEngine, prepared: _Prepared) -> tuple[list[JobResult], bool]:
+def _execute(engine: ContainerEngine, prepared: Prepared) -> tuple[list[JobResult], bool]:
     settings, options = prepared.settings, prepared.options
     variables = {
         **dict(settings.builtins),
@@ -206,7 +206,7 @@ def _uninterruptible() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _finish(prepared: _Prepared, results: list[JobResult], *, interrupted: bool) -> int:
+def _finish(prepared: Prepared, results: list[JobResult], *, interrupted: bool) -> int:
     console, run_id = prepared.console, prepared.settings.run_id
     console.note("")
     console.note(report.table(results))

@@ -12,6 +12,7 @@ from runner.loader import cron_problem, load_pipeline, load_pipeline_text, parse
 from runner.model import (
     DEFAULT_STAGES,
     BuildSpec,
+    CacheSpec,
     ImageRef,
     Pipeline,
     Position,
@@ -87,6 +88,7 @@ def test_minimal_pipeline_gets_every_default(tmp_path: Path) -> None:
     )
     assert (job.allow_failure, job.privileged, job.docker_socket) == (False, False, False)
     assert job.resources == Resources()
+    assert (job.install, job.cache) == (None, CacheSpec())
     assert job.position == Position(file=FILE, line=3, column=3)
     (step,) = job.steps
     assert (step.name, step.run, step.retry, step.timeout, step.workdir) == (

@@ -48,6 +48,10 @@ def at(pointer: str) -> dict[str, Any]:
         (loader.SCHEDULE_KEYS, "/$defs/cronEntry"),
         (loader.WEBHOOK_KEYS, "/$defs/webhook"),
         (loader.SECRET_KEYS, "/$defs/secretSource"),
+        (loader.INSTALL_KEYS, "/$defs/install"),
+        (loader.CACHE_KEYS, "/$defs/cache"),
+        (loader.CACHE_VOLUME_KEYS, "/$defs/cacheVolume"),
+        (loader.DEFAULTS_CACHE_KEYS, "/$defs/defaultsCache"),
     ],
 )
 def test_schema_keys_match_the_loader(keys: frozenset[str], pointer: str) -> None:
@@ -75,7 +79,7 @@ def objects(node: Any) -> Iterator[dict[str, Any]]:
 
 def test_every_closed_object_refuses_unknown_keys() -> None:
     with_properties = [node for node in objects(SCHEMA) if "properties" in node]
-    assert len(with_properties) >= 14
+    assert len(with_properties) >= 18
     assert all(node["additionalProperties"] is False for node in with_properties)
 
 
@@ -112,6 +116,7 @@ VALID = [
       retry: {{max: 2, delay: 5s, backoff: 2, max_delay: 1m}}
       workdir: /src
       pull: if-not-present
+      cache: {{registry: "127.0.0.1:5000/dockstep-cache"}}
     stages: [build, test, deploy]
     jobs:
       image:
@@ -129,6 +134,16 @@ VALID = [
         docker_socket: true
         workdir: /work
         pull: always
+        install:
+          keys: [requirements*.txt, "src/*/pyproject.toml"]
+          run: pip install -r requirements.txt
+          env: {{PIP_NO_CACHE_DIR: "1"}}
+        cache:
+          volumes:
+            - /root/.cache/pip
+            - {{path: /root/.npm, keys: [package-lock.json]}}
+            - {{path: /root/.cargo/registry, keys: auto}}
+          registry: ghcr.io/team/ci-cache
         steps:
           - name: tests
             run: pytest
@@ -145,7 +160,26 @@ VALID = [
     jobs:
       lint: {{image: "{DIGEST}", steps: [{{run: ruff check .}}]}}
     """,
+    f"""\
+    version: 1
+    defaults: {{image: {IMAGE}}}
+    jobs:
+      auto:
+        install: {{run: npm ci, keys: auto}}
+        cache: {{volumes: [/root/.npm]}}
+        steps: [npm test]
+      bare:
+        install: {{run: pip install .}}
+        cache: {{registry: "localhost:5000/cache"}}
+        steps: [pytest]
+    """,
 ]
+
+
+def job_t(keys: str) -> str:
+    """A pipeline with one job `t`: an image, one step and the given keys."""
+    return f"version: 1\njobs: {{t: {{image: {IMAGE}, steps: [x], {keys}}}}}\n"
+
 
 INVALID = [
     pytest.param(
@@ -179,6 +213,31 @@ INVALID = [
     ),
     pytest.param(
         f"version: 1\njobs: {{t: {{image: {IMAGE}, steps: []}}}}\n", "jobs/t/steps", id="no-steps"
+    ),
+    pytest.param(job_t("install: {keys: auto}"), "jobs/t/install", id="install-without-run"),
+    pytest.param(job_t("install: {run: x, kyes: auto}"), "jobs/t/install", id="install-key"),
+    pytest.param(job_t("install: pip install ."), "jobs/t/install", id="install-string"),
+    pytest.param(job_t("install: {run: x, keys: [/a]}"), "jobs/t/install/keys", id="abs-key"),
+    pytest.param(job_t("install: {run: x, keys: [a/../b]}"), "jobs/t/install/keys", id="up-key"),
+    pytest.param(job_t("install: {run: x, keys: Auto}"), "jobs/t/install/keys", id="not-auto"),
+    pytest.param(job_t("install: {run: x, keys: []}"), "jobs/t/install/keys", id="no-keys"),
+    pytest.param(job_t("cache: {volumes: [v]}"), "jobs/t/cache/volumes/0", id="relative-volume"),
+    pytest.param(job_t("cache: {volumes: [/v, /v]}"), "jobs/t/cache/volumes", id="same-volume"),
+    pytest.param(
+        job_t("cache: {volumes: [{keys: auto}]}"), "jobs/t/cache/volumes/0", id="volume-no-path"
+    ),
+    pytest.param(job_t("cache: {volume: [/v]}"), "jobs/t/cache", id="cache-key"),
+    pytest.param(
+        job_t("cache: {registry: 'ghcr.io/a/c:v1'}"), "jobs/t/cache/registry", id="registry-tag"
+    ),
+    pytest.param(
+        job_t("cache: {registry: dockstep-cache}"), "jobs/t/cache/registry", id="registry-host"
+    ),
+    pytest.param(
+        f"version: 1\ndefaults: {{image: {IMAGE}, cache: {{volumes: [/v]}}}}\n"
+        "jobs: {t: {steps: [x]}}\n",
+        "defaults/cache",
+        id="default-volumes",
     ),
 ]
 

@@ -1,0 +1,170 @@
+"""`dockstep cache ls | prune | key`: see, trim and explain the dependency cache."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from runner.commands.run import RunOptions, prepare
+from runner.docker_engine import DockerEngine
+from runner.engine import ContainerEngine, Resource
+from runner.errors import EngineError, UsageError
+from runner.images import ImageResolver, ResolvedImage
+from runner.install import Installer
+from runner.layers import LABEL_JOB, LABEL_KEY, LABEL_KIND, LayerCache, Usage, cache_dir
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One cache layer or download-cache volume on the engine."""
+
+    kind: str  # layer | volume
+    reference: str  # what to remove: an image id or a volume name
+    key: str
+    job: str
+    size: int
+    created: float
+    last_used: float | None
+
+    @property
+    def freshness(self) -> float:
+        return self.last_used or self.created
+
+
+def entries(engine: ContainerEngine, usage: Usage) -> list[Entry]:
+    found = [
+        Entry(
+            kind="layer",
+            reference=i.id,
+            key=i.labels.get(LABEL_KEY, "?"),
+            job=i.labels.get(LABEL_JOB, "?"),
+            size=i.size,
+            created=i.created,
+            last_used=usage.last_used(i.labels.get(LABEL_KEY, "")),
+        )
+        for i in engine.images(f"{LABEL_KIND}=layer")
+    ]
+    volumes = [r for r in engine.labelled(f"{LABEL_KIND}=volume") if r.kind == "volume"]
+    sizes = engine.volume_sizes() if volumes else {}
+    found += [
+        Entry(
+            kind="volume",
+            reference=v.name,
+            key=v.labels.get(LABEL_KEY, "?"),
+            job=v.labels.get(LABEL_JOB, "?"),
+            size=sizes.get(v.name, 0),
+            created=v.created,
+            last_used=usage.last_used(v.labels.get(LABEL_KEY, "")),
+        )
+        for v in volumes
+    ]
+    return sorted(found, key=lambda e: (e.job, -e.freshness))
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def human_age(seconds: float | None, now: float) -> str:
+    if not seconds:
+        return "-"
+    elapsed = max(0.0, now - seconds)
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if elapsed >= length:
+            return f"{elapsed / length:.0f}{unit} ago"
+    return f"{elapsed:.0f}s ago"
+
+
+def list_cache(environ: Mapping[str, str]) -> int:
+    now = time.time()
+    with closing(DockerEngine()) as engine:
+        found = entries(engine, Usage(cache_dir(environ)))
+    rows = [
+        [
+            e.kind,
+            e.key[:16],
+            e.job,
+            human_size(e.size),
+            human_age(e.created, now),
+            human_age(e.last_used, now),
+        ]
+        for e in found
+    ]
+    click.echo(tabulate(rows, headers=["kind", "key", "job", "size", "age", "last used"]))
+    click.echo(f"{len(found)} entries, {human_size(sum(e.size for e in found))}")
+    return 0
+
+
+def doomed(
+    found: list[Entry], *, older_than: float | None, keep: int | None, now: float
+) -> list[Entry]:
+    """What prune removes: entries unused for `older_than` seconds, beyond the `keep`
+    most recently used of each job. Pure, so it is tested from a table."""
+    ranked: dict[str, int] = {}
+    chosen = []
+    for entry in sorted(found, key=lambda e: -e.freshness):
+        rank = ranked.get(entry.job, 0)
+        ranked[entry.job] = rank + 1
+        stale = older_than is None or now - entry.freshness > older_than
+        if stale and (keep is None or rank >= keep):
+            chosen.append(entry)
+    return chosen
+
+
+def prune(environ: Mapping[str, str], *, older_than: float | None, keep: int | None) -> int:
+    usage = Usage(cache_dir(environ))
+    with closing(DockerEngine()) as engine:
+        chosen = doomed(entries(engine, usage), older_than=older_than, keep=keep, now=time.time())
+        freed = 0
+        for entry in chosen:
+            try:
+                _remove(engine, entry)
+            except EngineError as error:
+                click.echo(f"kept {entry.kind} {entry.key[:16]} ({entry.job}): {error}", err=True)
+                continue
+            usage.forget(entry.key)
+            freed += entry.size
+            click.echo(f"removed {entry.kind} {entry.key[:16]} ({entry.job})")
+    click.echo(f"freed {human_size(freed)}")
+    return 0
+
+
+def _remove(engine: ContainerEngine, entry: Entry) -> None:
+    if entry.kind == "layer":
+        engine.remove_image(entry.reference)
+    else:
+        volume = Resource(kind="volume", id=entry.reference, name=entry.reference, labels={})
+        engine.remove_resource(volume)
+
+
+def show_key(pipeline: Path, job_name: str, environ: Mapping[str, str], cwd: Path) -> int:
+    """The key a job's install has now, what made it, and whether a layer exists for it."""
+    prepared = prepare(RunOptions(pipeline=pipeline, jobs=(job_name,)), environ, cwd)
+    job = prepared.pipeline.job(job_name)
+    if job.install is None:
+        raise UsageError(f"job {job_name!r} has no install: nothing is cached for it")
+    settings = prepared.settings
+    variables = {
+        **dict(settings.builtins),
+        **dict(settings.pipeline_env),
+        **dict(settings.variables),
+    }
+    with closing(DockerEngine()) as engine:
+        pinned = ImageResolver(engine, settings.workspace, variables).pinned(job)
+        installer = Installer(engine, settings, LayerCache(engine, prepared.cache_dir))
+        key = installer.key(job, ResolvedImage(id="", pinned=pinned))
+        present = engine.image_id(key.layer_tag) is not None
+    click.echo(f"{key.value}  ({'cached' if present else 'not cached'} on this engine)")
+    click.echo(tabulate(list(key.inputs), headers=["input", "value"]))
+    return 0
