@@ -18,5 +18,10 @@ if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
 fi
 
 scripts/ensure-docker.sh
+# The integration tests run a real image registry (the CNCF distribution registry).
+if ! command -v docker-registry >/dev/null 2>&1; then
+    echo "setup: installing docker-registry" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry
+fi
 images/bootstrap.sh tiny >/dev/null
 images/bootstrap.sh debian >/dev/null
