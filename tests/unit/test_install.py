@@ -1,0 +1,81 @@
+"""A job's install over the fake engine: miss then hit, --no-cache, and what is committed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fake_engine import FakeEngine
+from tests.unit.harness import run_pipeline
+
+TEXT = """
+env: {MODE: ci}
+jobs:
+  test:
+    install:
+      keys: [requirements.txt]
+      run: install-deps
+      env: {PIP_NO_CACHE_DIR: "1"}
+    cache:
+      volumes: [/root/.cache/pip]
+    steps: [run-tests]
+"""
+
+
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "requirements.txt").write_text("click==8.1.7\n")
+    return tmp_path
+
+
+def test_a_miss_installs_and_commits_then_a_rerun_hits_without_installing(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine()
+    first = run_pipeline(TEXT, workspace(tmp_path), engine).results["test"]
+    second = run_pipeline(TEXT, tmp_path, engine).results["test"]
+    installs = [s for call, s in engine.calls if call == "exec" and s == "install-deps"]
+    assert (first.cache, second.cache) == ("miss", "hit")
+    assert first.cache_key == second.cache_key
+    assert len(installs) == 1
+    assert [c for c, _ in engine.calls].count("commit") == 1
+    assert second.image == engine.present[f"dockstep-cache:{first.cache_key}"]
+
+
+def test_no_cache_installs_again_and_replaces_the_layer(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    run_pipeline(TEXT, workspace(tmp_path), engine)
+    again = run_pipeline(TEXT, tmp_path, engine, use_cache=False).results["test"]
+    assert again.cache == "miss (--no-cache)"
+    assert [c for c, _ in engine.calls].count("commit") == 2
+
+
+def test_the_install_container_keeps_no_secret_and_cannot_write_the_workspace(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine()
+    run_pipeline(TEXT, workspace(tmp_path), engine, secrets=(("TOKEN", "s3cret-value"),))
+    spec = engine.created["dockstep-r1-test-install"]
+    assert spec.env == ()  # a commit would bake container env (and secrets) into the layer
+    assert spec.user == "0:0"
+    (workspace_mount,) = [m for m in spec.mounts if m.target == "/workspace"]
+    assert workspace_mount.read_only
+    install_env = engine.exec_envs[0]
+    assert install_env["TOKEN"] == "s3cret-value"
+    assert (install_env["MODE"], install_env["PIP_NO_CACHE_DIR"]) == ("ci", "1")
+
+
+def test_cache_volumes_are_mounted_in_both_containers(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    run_pipeline(TEXT, workspace(tmp_path), engine)
+    (volume,) = engine.volumes
+    for name in ("dockstep-r1-test-install", "dockstep-r1-test"):
+        mounts = {m.target: m.source for m in engine.created[name].mounts}
+        assert mounts["/root/.cache/pip"] == volume
+
+
+def test_a_failed_install_fails_the_job_and_stores_nothing(tmp_path: Path) -> None:
+    engine = FakeEngine(script=lambda c: (5, b"") if c == "install-deps" else (0, b""))
+    result = run_pipeline(TEXT, workspace(tmp_path), engine).results["test"]
+    assert result.status.value == "failed"
+    assert result.reason == "job 'test': install exited 5; no cache layer was stored"
+    assert "commit" not in [c for c, _ in engine.calls]
+    assert not any(c == "exec" and s == "run-tests" for c, s in engine.calls)
