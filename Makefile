@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test unit integration lint ci bench clean
+.PHONY: setup test unit integration lint ci bench clean lock
 
 setup:
 	@scripts/setup.sh
@@ -29,3 +29,9 @@ bench: setup
 
 clean: setup
 	$(BIN)/dockstep clean
+
+# Pin the dev dependencies pipelines/ci.yml installs (its cache key) to what .venv has.
+lock: setup
+	{ echo "# Exact versions of the dev dependencies, for the project's own pipeline (pipelines/ci.yml)."; \
+	  echo "# Regenerate with \`make lock\` after changing pyproject.toml."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v -e '^-e' -e '^dockstep'; } > requirements-dev.lock

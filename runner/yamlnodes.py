@@ -218,12 +218,19 @@ def read_fields(
     *,
     required: Collection[str] = (),
     forbidden: Mapping[str, str] | None = None,
+    hidden: bool = False,
 ) -> Fields | None:
-    """A mapping's known keys; unknown (with did-you-mean), forbidden and missing ones reported."""
+    """A mapping's known keys; unknown (with did-you-mean), forbidden and missing ones reported.
+
+    With `hidden`, keys starting with "." are ignored: GitLab's hidden keys, which hold
+    YAML anchors for reuse (`.deps: &deps …`, then `install: *deps`).
+    """
     entries = read_entries(doc, node, path)
     if entries is None:
         return None
     for name, entry in entries.items():
+        if hidden and name.startswith("."):
+            continue
         if forbidden and name in forbidden:
             doc.add(entry.key, path, forbidden[name])
         elif name not in allowed:

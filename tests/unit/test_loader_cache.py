@@ -475,3 +475,19 @@ def test_install_and_cache_merge_from_anchors(tmp_path: Path) -> None:
     assert lint.install is not None and unit.install is not None
     assert (lint.install.run, lint.install.keys) == (unit.install.run, unit.install.keys)
     assert lint.install.env == (("PIP_NO_CACHE_DIR", "1"),)
+
+
+def test_hidden_top_level_keys_hold_anchors_for_reuse(tmp_path: Path) -> None:
+    text = """
+version: 1
+.deps: &deps
+  keys: auto
+  run: install
+defaults: {image: "busybox@sha256:%s"}
+jobs:
+  a: {install: *deps, steps: [x]}
+  b: {install: *deps, steps: [y]}
+""" % ("a" * 64)
+    loaded = load_pipeline_text(text, file="p.yml", workspace=tmp_path)
+    assert loaded.job("a").install == loaded.job("b").install
+    assert loaded.job("a").install is not None
