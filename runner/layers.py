@@ -7,6 +7,7 @@ file lock and the later one finds the earlier one's layer.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import threading
@@ -124,7 +125,10 @@ class LayerCache:
                 LABEL_INPUTS: json.dumps(dict(key.inputs)),
             }
         )
+        replaced = self._engine.image_id(key.layer_tag)  # only with --no-cache
         image = self._engine.commit(container, tag=key.layer_tag, labels=labels, like=base)
+        if replaced and replaced != image:
+            self._drop(replaced)
         self.usage.touch(key.value)
         if not registry:
             return image, None
@@ -134,6 +138,11 @@ class LayerCache:
         except EngineError as error:
             return image, f"pushing the cache layer to {registry} failed: {error}"
         return image, None
+
+    def _drop(self, image: str) -> None:
+        """Remove the layer a forced reinstall replaced, so `--no-cache` leaks no disk."""
+        with contextlib.suppress(EngineError):  # still used by a container: it stays, untagged
+            self._engine.remove_image(image)
 
     @contextmanager
     def exclusive(self, key: CacheKey) -> Iterator[bool]:
