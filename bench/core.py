@@ -13,32 +13,14 @@ Usage: python bench/core.py [--runs N]   (the image is made by images/bootstrap.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCKSTEP = [sys.executable, "-m", "runner.cli"]
-
-
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
-def median_of(runs: int, action: Callable[[], object]) -> float:
-    action()  # warm-up: page cache, image layers
-    return statistics.median(timed(action) for _ in range(runs))
-
-
-def sh(*argv: str, cwd: Path | None = None) -> None:
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+from common import DOCKSTEP, bootstrap, median_of, sh
 
 
 def parallel(commands: list[list[str]]) -> None:
@@ -84,31 +66,42 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
-    image = subprocess.run([str(ROOT / "images/bootstrap.sh"), "tiny"], check=True,
-                           capture_output=True, text=True).stdout.strip()
+    image = bootstrap("tiny")
     run_raw = ["docker", "run", "--rm", image, "true"]
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp)
         (workspace / "pipelines").mkdir()
         sh("git", "init", "-q", cwd=workspace)
         cases = [
-            ("(a) 1 job x 1 step", dockstep_case(workspace, "a", pipeline(image, 1, 1)),
-             lambda: sh(*run_raw),
-             lambda: with_network(lambda n: sh(*run_raw[:3], "--network", n, *run_raw[3:]))),
-            ("(b) 1 job x 10 steps", dockstep_case(workspace, "b", pipeline(image, 1, 10)),
-             lambda: raw_exec_loop(image, 10),
-             lambda: with_network(lambda n: raw_exec_loop(image, 10, n))),
-            ("(c) 10 jobs x 1 step", dockstep_case(workspace, "c", pipeline(image, 10, 1)),
-             lambda: parallel([run_raw] * 10),
-             lambda: with_network(lambda n: parallel(
-                 [[*run_raw[:3], "--network", n, *run_raw[3:]]] * 10))),
+            (
+                "(a) 1 job x 1 step",
+                dockstep_case(workspace, "a", pipeline(image, 1, 1)),
+                lambda: sh(*run_raw),
+                lambda: with_network(lambda n: sh(*run_raw[:3], "--network", n, *run_raw[3:])),
+            ),
+            (
+                "(b) 1 job x 10 steps",
+                dockstep_case(workspace, "b", pipeline(image, 1, 10)),
+                lambda: raw_exec_loop(image, 10),
+                lambda: with_network(lambda n: raw_exec_loop(image, 10, n)),
+            ),
+            (
+                "(c) 10 jobs x 1 step",
+                dockstep_case(workspace, "c", pipeline(image, 10, 1)),
+                lambda: parallel([run_raw] * 10),
+                lambda: with_network(
+                    lambda n: parallel([[*run_raw[:3], "--network", n, *run_raw[3:]]] * 10)
+                ),
+            ),
         ]
         print(f"medians of {runs} runs, seconds")
         print(f"{'case':<22}{'dockstep':>10}{'raw':>8}{'ratio':>7}{'raw+net':>9}{'ratio':>7}")
         for label, ours, raw, raw_net in cases:
             mine, base, base_net = (median_of(runs, f) for f in (ours, raw, raw_net))
-            print(f"{label:<22}{mine:>10.3f}{base:>8.3f}{mine / base:>7.2f}"
-                  f"{base_net:>9.3f}{mine / base_net:>7.2f}")
+            print(
+                f"{label:<22}{mine:>10.3f}{base:>8.3f}{mine / base:>7.2f}"
+                f"{base_net:>9.3f}{mine / base_net:>7.2f}"
+            )
     return 0
 
 

@@ -84,15 +84,29 @@ def validate(pipeline: Path, allow_unpinned: bool) -> None:
     _exit_with(lambda: command(pipeline, Path.cwd(), allow_unpinned=allow_unpinned))
 
 
+EVENTS = ["push", "pull_request", "tag", "schedule", "manual", "webhook"]
+
+
 @main.command()
 @PIPELINE
 @click.option("--job", "jobs", multiple=True, help="Plan only this job and what it needs.")
+@click.option(
+    "--event",
+    default="push",
+    show_default=True,
+    type=click.Choice(EVENTS),
+    help="The event `if:` conditions see.",
+)
 @ALLOW_UNPINNED
-def plan(pipeline: Path, jobs: tuple[str, ...], allow_unpinned: bool) -> None:
+def plan(pipeline: Path, jobs: tuple[str, ...], event: str, allow_unpinned: bool) -> None:
     """Show what runs, in which order, and what runs in parallel."""
     from runner.commands.inspect import show_plan
 
-    _exit_with(lambda: show_plan(pipeline, Path.cwd(), jobs=jobs, allow_unpinned=allow_unpinned))
+    _exit_with(
+        lambda: show_plan(
+            pipeline, Path.cwd(), jobs=jobs, allow_unpinned=allow_unpinned, event=event
+        )
+    )
 
 
 @main.command()
@@ -136,7 +150,7 @@ def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
     "--event",
     default="push",
     show_default=True,
-    type=click.Choice(["push", "pull_request", "tag", "schedule", "manual", "webhook"]),
+    type=click.Choice(EVENTS),
     help="The event `if:` conditions see.",
 )
 @click.option("--no-cache", is_flag=True, help="Run every install cold and store its layer anew.")

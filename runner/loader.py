@@ -181,9 +181,7 @@ def _host_variable(doc: Doc, node: yaml.Node, path: str) -> str | None:
 
 
 def _pipeline(doc: Doc, root: yaml.Node) -> Pipeline | None:
-    fields = read_fields(
-        doc, root, "", TOP_LEVEL_KEYS, required=("version", "jobs"), hidden=True
-    )
+    fields = read_fields(doc, root, "", TOP_LEVEL_KEYS, required=("version", "jobs"), hidden=True)
     if fields is None:
         return None
     stages = fields.get("stages", _stages, DEFAULT_STAGES)

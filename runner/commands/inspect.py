@@ -8,7 +8,7 @@ import click
 from tabulate import tabulate
 
 from runner import graph
-from runner.commands.run import workspace_of
+from runner.commands.run import builtins, condition_context, workspace_of
 from runner.loader import load_pipeline
 from runner.model import Pipeline
 from runner.plan import Plan, Selection, plan
@@ -28,15 +28,26 @@ def validate(pipeline: Path, cwd: Path, *, allow_unpinned: bool = False) -> int:
     return 0
 
 
-def _plan(pipeline: Path, cwd: Path, jobs: tuple[str, ...], allow_unpinned: bool) -> Plan:
-    return plan(_load(pipeline, cwd, allow_unpinned), Selection(jobs=jobs))
+def _plan(
+    pipeline: Path, cwd: Path, jobs: tuple[str, ...], allow_unpinned: bool, event: str = "push"
+) -> Plan:
+    """The plan `run` would make here: the same git facts and event for `if:`."""
+    loaded = _load(pipeline, cwd, allow_unpinned)
+    values = builtins(loaded, "plan", event, workspace_of(pipeline, cwd))
+    context = condition_context(values, dict(loaded.env))
+    return plan(loaded, Selection(jobs=jobs, context=context))
 
 
 def show_plan(
-    pipeline: Path, cwd: Path, *, jobs: tuple[str, ...] = (), allow_unpinned: bool = False
+    pipeline: Path,
+    cwd: Path,
+    *,
+    jobs: tuple[str, ...] = (),
+    allow_unpinned: bool = False,
+    event: str = "push",
 ) -> int:
     """Waves of jobs: everything in a wave may run at once, after the waves before it."""
-    chosen = _plan(pipeline, cwd, jobs, allow_unpinned)
+    chosen = _plan(pipeline, cwd, jobs, allow_unpinned, event)
     wave_of = {name: index + 1 for index, wave in enumerate(chosen.waves()) for name in wave}
     rows = [
         [
