@@ -336,12 +336,15 @@ class DockerEngine:
         repository, _, name = reference.rpartition(":")
         _call(f"tagging {reference}", lambda: self.api.tag(image, repository, name, force=True))
 
-    def push(self, reference: str) -> str:
+    def push(self, reference: str, auth: tuple[str, str] | None = None) -> str:
         repository, _, name = reference.rpartition(":")
         digest = ""
+        config = {"username": auth[0], "password": auth[1]} if auth else None
         stream = _call(
             f"pushing {reference}",
-            lambda: self.api.push(repository, tag=name, stream=True, decode=True),
+            lambda: self.api.push(
+                repository, tag=name, stream=True, decode=True, auth_config=config
+            ),
         )
         for chunk in _call(f"pushing {reference}", lambda: list(stream)):
             if "error" in chunk:  # the SDK does not raise on in-band errors

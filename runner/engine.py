@@ -140,8 +140,9 @@ class ContainerEngine(Protocol):
 
     def tag(self, image: str, reference: str) -> None: ...
 
-    def push(self, reference: str) -> str:
-        """Push a tagged image; return the digest the registry gave it."""
+    def push(self, reference: str, auth: tuple[str, str] | None = None) -> str:
+        """Push a tagged image (with user/password, else the Docker config's credentials);
+        return the digest the registry gave it."""
 
     def images(self, label: str) -> list[ImageInfo]:
         """Every image carrying `label` (NAME or NAME=VALUE)."""

@@ -40,6 +40,7 @@ class FakeEngine:
     exec_envs: list[dict[str, str]] = field(default_factory=list)
     exit_codes: dict[str, int] = field(default_factory=dict)
     volumes: dict[str, Pairs] = field(default_factory=dict)
+    push_errors: list[str] = field(default_factory=list)  # raised by the next pushes, in order
     image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -167,8 +168,10 @@ class FakeEngine:
     def tag(self, image: str, reference: str) -> None:
         self.present[reference] = image
 
-    def push(self, reference: str) -> str:
+    def push(self, reference: str, auth: tuple[str, str] | None = None) -> str:
         self._record("push", reference)
+        if self.push_errors:
+            raise EngineError(self.push_errors.pop(0))
         if reference not in self.present:
             raise EngineError(f"no such image {reference}")
         self.pullable.add(reference)
