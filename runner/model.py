@@ -108,6 +108,78 @@ class CacheSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PackageSpec:
+    """Build an image from the repository, tag it by the scheme, push it with retries."""
+
+    context: str  # relative to the workspace
+    dockerfile: str = "Dockerfile"  # relative to the context
+    target: str | None = None
+    args: Pairs = ()
+    labels: Pairs = ()  # added to the OCI org.opencontainers.image.* labels
+    tags: tuple[str, ...] = ("sha", "branch", "semver")  # sha | branch | semver | latest
+    push: tuple[str, ...] = ()  # repositories: REGISTRY/REPO
+    retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(max_retries=4, delay=1.0, backoff=2.0, max_delay=30.0)
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Environment:
+    name: str
+    env: Pairs = ()
+    approval: bool = False  # deploys wait for `dockstep approve RUN JOB`
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploySpec:
+    """Replace a named service container on the local engine with a package job's image."""
+
+    environment: str
+    package: str  # the package job whose pushed digest is deployed
+    service: str  # the container's name
+    ports: tuple[tuple[int, int], ...] = ()  # (host port on 127.0.0.1, container port)
+    env: Pairs = ()
+    command: str | None = None  # run with sh -c; None keeps the image's command
+
+
+class CheckKind(StrEnum):
+    HTTP = "http"
+    TCP = "tcp"
+    COMMAND = "command"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthCheck:
+    """Retried until it passes or its deadline passes."""
+
+    kind: CheckKind
+    target: str  # the URL (http), host:port (tcp) or shell command (command)
+    status: int = 200
+    body: str | None = None  # a regex the body must match
+    latency: float | None = None  # seconds a response may take
+    deadline: float = 30.0
+    interval: float = 0.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Baseline:
+    """A short load: N requests, p50/p95 latency and error rate into the report."""
+
+    url: str
+    requests: int = 50
+    p50: float | None = None  # budgets in seconds; None: recorded only
+    p95: float | None = None
+    error_rate: float = 0.0  # the largest share of failed requests allowed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifySpec:
+    deployment: str  # the deploy job verified (and rolled back when verification fails)
+    checks: tuple[HealthCheck, ...] = ()
+    baseline: Baseline | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
     name: str
     run: str
@@ -139,6 +211,10 @@ class Job:
     pull: PullPolicy = PullPolicy.IF_NOT_PRESENT
     install: Install | None = None
     cache: CacheSpec = field(default_factory=CacheSpec)
+    artifacts: tuple[str, ...] = ()  # workspace paths archived after the job, for its needers
+    package: PackageSpec | None = None
+    deploy: DeploySpec | None = None
+    verify: VerifySpec | None = None
     position: Position | None = None
 
 
@@ -180,6 +256,7 @@ class Pipeline:
     env: Pairs = ()
     triggers: tuple[Trigger, ...] = ()
     secrets: tuple[Secret, ...] = ()
+    environments: tuple[Environment, ...] = ()
     warnings: tuple[str, ...] = ()
 
     def job(self, name: str) -> Job:
