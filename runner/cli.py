@@ -153,6 +153,13 @@ def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
     type=click.Choice(EVENTS),
     help="The event `if:` conditions see.",
 )
+@click.option(
+    "--approve",
+    "approve",
+    multiple=True,
+    metavar="JOB",
+    help="Approve this deploy job up front (for runs nobody watches).",
+)
 @click.option("--no-cache", is_flag=True, help="Run every install cold and store its layer anew.")
 @click.option(
     "--ca-bundle",
@@ -172,6 +179,7 @@ def run(
     event: str,
     ca_bundle: str | None,
     no_cache: bool,
+    approve: tuple[str, ...],
     allow_unpinned: bool,
 ) -> None:
     """Run a pipeline's jobs in containers."""
@@ -189,6 +197,7 @@ def run(
         event=event,
         ca_bundle=ca_bundle,
         use_cache=not no_cache,
+        approve=approve,
     )
     _interrupt_on_signals()
     _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))
@@ -256,6 +265,16 @@ def cache_key(job: str, pipeline: Path) -> None:
     from runner.commands.cache import show_key
 
     _exit_with(lambda: show_key(pipeline, job, dict(os.environ), Path.cwd()))
+
+
+@main.command()
+@click.argument("run_id")
+@click.argument("job")
+def approve(run_id: str, job: str) -> None:
+    """Approve a deploy job of a run that waits for it (environments with approval: required)."""
+    from runner.commands.approve import approve as command
+
+    _exit_with(lambda: command(run_id, job, Path.cwd()))
 
 
 @main.command()

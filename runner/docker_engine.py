@@ -21,6 +21,7 @@ from docker.utils.socket import frames_iter
 
 from runner.engine import (
     BuildRequest,
+    ContainerInfo,
     ContainerSpec,
     ContainerState,
     ImageInfo,
@@ -182,18 +183,20 @@ class DockerEngine:
             pids_limit=spec.pids,
             privileged=spec.privileged,
             init=True,
+            port_bindings={port: ("127.0.0.1", host) for host, port in spec.ports} or None,
         )
         created = _call(
             f"creating container {spec.name}",
             lambda: self.api.create_container(
                 spec.image,
-                command=list(spec.command),
+                command=list(spec.command) or None,
                 name=spec.name,
                 environment=dict(spec.env),
                 working_dir=spec.workdir,
                 user=spec.user or "",
                 labels=dict(spec.labels),
                 host_config=host_config,
+                ports=[port for _, port in spec.ports] or None,
                 detach=True,
             ),
         )
@@ -256,6 +259,29 @@ class DockerEngine:
         self.exec(container, OOM_PROBE, env=(), workdir="/", user=None, output=chunks.append)
         text = b"".join(chunks).decode(errors="replace").split()
         return int(text[0]) if text and text[0].isdigit() else 0
+
+    def find(self, name: str) -> ContainerInfo | None:
+        try:
+            info = self.api.inspect_container(name)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.DockerException as error:
+            raise EngineError(f"inspecting {name}: {_explain(error)}") from error
+        return ContainerInfo(
+            id=str(info["Id"]),
+            name=str(info["Name"]).lstrip("/"),
+            image=str(info["Image"]),
+            running=bool(info["State"].get("Running")),
+            labels=(info.get("Config") or {}).get("Labels") or {},
+        )
+
+    def rename(self, container: str, name: str) -> None:
+        _call(f"renaming to {name}", lambda: self.api.rename(container, name))
+
+    def stop(self, container: str, timeout: float = 10) -> None:
+        self._ignore_gone(
+            "stopping container", lambda: self.api.stop(container, timeout=int(timeout)), 404, 304
+        )
 
     def kill(self, container: str) -> None:
         self._ignore_gone("killing container", lambda: self.api.kill(container), 404, 409)

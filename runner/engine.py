@@ -38,6 +38,7 @@ class ContainerSpec:
     cpus: float | None = None
     pids: int | None = None
     privileged: bool = False
+    ports: tuple[tuple[int, int], ...] = ()  # (host port, container port), on 127.0.0.1 only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +47,15 @@ class ContainerState:
     exit_code: int | None
     oom_killed: bool  # the engine saw the main process OOM-killed
     oom_kills: int = 0  # OOM kills in the container's cgroup so far (steps run by exec)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerInfo:
+    id: str
+    name: str
+    image: str  # the image id it runs
+    running: bool
+    labels: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +129,14 @@ class ContainerEngine(Protocol):
         """Run a command inside a running container, streaming its output; its exit code."""
 
     def state(self, container: str) -> ContainerState: ...
+
+    def find(self, name: str) -> ContainerInfo | None:
+        """The container with this name, running or not; None when there is none."""
+
+    def rename(self, container: str, name: str) -> None: ...
+
+    def stop(self, container: str, timeout: float = 10) -> None:
+        """SIGTERM, then SIGKILL after `timeout` seconds; a no-op when not running."""
 
     def kill(self, container: str) -> None:
         """Stop a container now; a no-op when it is already gone."""

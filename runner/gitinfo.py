@@ -36,3 +36,8 @@ def revision(workspace: Path) -> Revision:
         branch="" if branch == "HEAD" else branch,  # detached
         tag=_git(workspace, "describe", "--tags", "--exact-match", "HEAD"),
     )
+
+
+def source(workspace: Path) -> str:
+    """Where the code comes from, for the OCI source label: the origin remote's URL."""
+    return _git(workspace, "remote", "get-url", "origin")

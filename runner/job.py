@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from runner import containers
-from runner.engine import ContainerEngine
+from runner import artifacts, containers
+from runner.delivery import Delivery
+from runner.engine import ContainerEngine, Mount
 from runner.errors import DockstepError
 from runner.images import ImageResolver
 from runner.install import Installer
 from runner.layers import CacheOutcome, LayerCache
-from runner.model import Job
+from runner.model import Job, Pairs
 from runner.output import Console, JobLog
 from runner.results import JobResult, Status, StepResult
 from runner.slot import ContainerSlot
@@ -37,6 +38,8 @@ class JobRunner:
         settings: containers.RunSettings,
         console: Console,
         log_dir: Path,
+        delivery: Delivery | None = None,
+        upstream: Mapping[str, tuple[str, ...]] | None = None,
         clock: Clock = time.time,
         keep: bool = False,
     ) -> None:
@@ -47,6 +50,8 @@ class JobRunner:
         self._settings = settings
         self._console = console
         self._log_dir = log_dir
+        self._delivery = delivery
+        self._upstream = upstream or {}
         self._clock = clock
         self._keep = keep
         self._slots: dict[str, ContainerSlot] = {}
@@ -62,6 +67,8 @@ class JobRunner:
     def cancel_all(self) -> None:
         self._cancelled.set()
         self._layers.cancel()
+        if self._delivery:
+            self._delivery.cancel()
         for name in list(self._slots):
             self.cancel(name)
 
@@ -71,6 +78,8 @@ class JobRunner:
         started = self._clock()
         try:
             result = self._run(job, slot, log, started)
+            if job.artifacts and result.status is Status.PASSED:
+                result = self._archive(job, result, log)
         except DockstepError as error:
             # a container killed by a timeout or cancel can make the engine refuse a call
             status = slot.stopped_because or Status.FAILED
@@ -83,9 +92,13 @@ class JobRunner:
         return _allow(job, result)
 
     def _run(self, job: Job, slot: ContainerSlot, log: JobLog, started: float) -> JobResult:
+        if job.package or job.deploy or job.verify:
+            assert self._delivery is not None
+            done = self._delivery.run(job, log)
+            return self._result(job, done.status, started, reason=done.reason, outputs=done.outputs)
         resolved = self._images.resolve(job, log.write)
         self._announce(job, log)
-        volumes = self._installer.volumes(job, resolved)
+        volumes = self._installer.volumes(job, resolved) + self._handed_over(job, log)
         timer = self._deadline(slot, job.timeout)
         try:
             cached = (
@@ -107,6 +120,22 @@ class JobRunner:
         return self._result(
             job, status, started, code=code, steps=steps, reason=reason, image=image, cached=cached
         )
+
+    def _handed_over(self, job: Job, log: JobLog) -> tuple[Mount, ...]:
+        """The verified artifacts of the jobs this one waits for, mounted read-only."""
+        mounts = []
+        for producer in self._upstream.get(job.name, ()):
+            if (self._log_dir / "artifacts" / producer).is_dir():
+                source = artifacts.verified(producer, self._log_dir)
+                target = artifacts.mount_point(producer)
+                mounts.append(Mount(source=str(source), target=target, read_only=True))
+                log.line(f"artifacts of {producer} (checksums verified) at {target}")
+        return tuple(mounts)
+
+    def _archive(self, job: Job, result: JobResult, log: JobLog) -> JobResult:
+        folder = artifacts.archive(job.name, job.artifacts, self._settings.workspace, self._log_dir)
+        log.line(f"archived artifacts to {folder}")
+        return replace(result, outputs=(*result.outputs, ("artifacts", str(folder))))
 
     @staticmethod
     def _announce(job: Job, log: JobLog) -> None:
@@ -135,6 +164,7 @@ class JobRunner:
         reason: str | None = None,
         image: str | None = None,
         cached: CacheOutcome | None = None,
+        outputs: Pairs = (),
     ) -> JobResult:
         return JobResult(
             name=job.name,
@@ -148,6 +178,7 @@ class JobRunner:
             image=image,
             cache=cached.status.value if cached else None,
             cache_key=cached.key.value if cached else None,
+            outputs=outputs,
             log_file=str(self._log_dir / f"{job.name}.log"),
         )
 

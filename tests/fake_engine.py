@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from runner.engine import (
     BuildRequest,
+    ContainerInfo,
     ContainerSpec,
     ContainerState,
     ImageInfo,
@@ -124,6 +125,27 @@ class FakeEngine:
     def state(self, container: str) -> ContainerState:
         running = container in self.started and container not in self.killed
         return ContainerState(running=running, exit_code=None, oom_killed=False)
+
+    def find(self, name: str) -> ContainerInfo | None:
+        spec = self.containers.get(name)
+        if spec is None:
+            return None
+        running = name in self.started and name not in self.killed
+        return ContainerInfo(
+            id=name, name=name, image=spec.image, running=running, labels=dict(spec.labels)
+        )
+
+    def rename(self, container: str, name: str) -> None:
+        self._record("rename", f"{container}->{name}")
+        with self._lock:
+            self.containers[name] = self.containers.pop(container)
+            if container in self.started:
+                self.started.discard(container)
+                self.started.add(name)
+
+    def stop(self, container: str, timeout: float = 10) -> None:
+        self._record("stop", container)
+        self.started.discard(container)
 
     def kill(self, container: str) -> None:
         self._record("kill", container)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from runner import graph
+from runner import gitinfo, graph
 from runner.commands.run import builtins, condition_context, workspace_of
 from runner.loader import load_pipeline
 from runner.model import Pipeline
@@ -33,7 +33,7 @@ def _plan(
 ) -> Plan:
     """The plan `run` would make here: the same git facts and event for `if:`."""
     loaded = _load(pipeline, cwd, allow_unpinned)
-    values = builtins(loaded, "plan", event, workspace_of(pipeline, cwd))
+    values = builtins(loaded, "plan", event, gitinfo.revision(workspace_of(pipeline, cwd)))
     context = condition_context(values, dict(loaded.env))
     return plan(loaded, Selection(jobs=jobs, context=context))
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import secrets as random
 import signal
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import cleanup, gitinfo, report
+from runner import cleanup, gitinfo, registry, report
+from runner.approvals import Gate
 from runner.containers import RunSettings, host_user
+from runner.delivery import Delivery
 from runner.docker_engine import DockerEngine
 from runner.engine import ContainerEngine
 from runner.images import ImageResolver
@@ -45,6 +48,7 @@ class RunOptions:
     event: str = "push"
     ca_bundle: str | None = None  # None: the host's own, "" : none
     use_cache: bool = True  # False: --no-cache, every install runs cold
+    approve: tuple[str, ...] = ()  # deploy jobs approved up front (--approve)
 
 
 def workspace_of(pipeline: Path, cwd: Path) -> Path:
@@ -63,8 +67,9 @@ def ca_bundle(choice: str | None, environ: Mapping[str, str]) -> Path | None:
     return next((Path(p) for p in CA_CANDIDATES if Path(p).is_file()), None)
 
 
-def builtins(pipeline: Pipeline, run_id: str, event: str, workspace: Path) -> dict[str, str]:
-    revision = gitinfo.revision(workspace)
+def builtins(
+    pipeline: Pipeline, run_id: str, event: str, revision: gitinfo.Revision
+) -> dict[str, str]:
     return {
         "CI": "true",
         "DOCKSTEP": "true",
@@ -101,6 +106,9 @@ class Prepared:
     run_dir: Path
     cache_dir: Path
     keep: bool
+    revision: gitinfo.Revision
+    auth: tuple[str, str] | None  # registry credentials from the environment
+    interactive: bool  # someone can answer an approval while the run waits
 
 
 def run(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> int:
@@ -128,11 +136,13 @@ def prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> Prepa
         options.pipeline, workspace=workspace, allow_unpinned=options.allow_unpinned
     )
     run_id = new_run_id(time.time())
-    values = builtins(pipeline, run_id, options.event, workspace)
+    revision = gitinfo.revision(workspace)
+    values = builtins(pipeline, run_id, options.event, revision)
     variables = {**dict(pipeline.env), **dict(options.variables)}
     context = condition_context(values, variables)
     chosen = plan(pipeline, Selection(jobs=options.jobs, context=context))
     secret_values = read_secrets(pipeline.secrets, environ, workspace)
+    auth = registry.credentials(environ)
     settings = RunSettings(
         run_id=run_id,
         workspace=workspace,
@@ -150,10 +160,13 @@ def prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> Prepa
         pipeline=pipeline,
         plan=chosen,
         settings=settings,
-        console=default_console(environ, Masker.of(secret_values.values())),
+        console=default_console(environ, Masker.of([*secret_values.values(), *(auth or ())])),
         run_dir=workspace / ".dockstep" / "runs" / run_id,
         cache_dir=cache_dir(environ),
         keep=environ.get(cleanup.KEEP_ENV) == "1",
+        revision=revision,
+        auth=auth,
+        interactive=sys.stdin.isatty() and environ.get("CI") != "true",
     )
 
 
@@ -173,6 +186,8 @@ def _execute(engine: ContainerEngine, prepared: Prepared) -> tuple[list[JobResul
         settings=settings,
         console=prepared.console,
         log_dir=prepared.run_dir,
+        delivery=_delivery(engine, prepared, variables),
+        upstream={p.name: p.waits_for for p in prepared.plan.jobs},
         keep=prepared.keep,
     )
     prepared.console.prefix_width([p.name for p in prepared.plan.jobs])
@@ -181,6 +196,29 @@ def _execute(engine: ContainerEngine, prepared: Prepared) -> tuple[list[JobResul
     )
     results = scheduler.run(prepared.plan)
     return results, scheduler.interrupted
+
+
+def _delivery(
+    engine: ContainerEngine, prepared: Prepared, variables: Mapping[str, str]
+) -> Delivery:
+    settings = prepared.settings
+    gate = Gate(
+        prepared.run_dir,
+        settings.run_id,
+        interactive=prepared.interactive,
+        approved=prepared.options.approve,
+    )
+    return Delivery(
+        engine,
+        workspace=settings.workspace,
+        run_id=settings.run_id,
+        environments=prepared.pipeline.environments,
+        variables=variables,
+        revision=prepared.revision,
+        source=gitinfo.source(settings.workspace),
+        gate=gate,
+        auth=prepared.auth,
+    )
 
 
 @contextmanager

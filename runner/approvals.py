@@ -1,0 +1,75 @@
+"""The manual gate: a deploy to an environment marked `approval: required` waits for
+`dockstep approve RUN JOB`, or fails at once when nobody can answer (no terminal, or CI).
+
+An approval is a file under the run's directory, so any shell on the machine can give
+it while the run waits; `dockstep run --approve JOB` gives it up front for scripted runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.errors import DockstepError, UsageError
+
+POLL = 0.5
+
+
+class ApprovalMissing(DockstepError):
+    pass
+
+
+def approval_file(run_dir: Path, job: str) -> Path:
+    return run_dir / "approvals" / job
+
+
+def approve(runs: Path, run_id: str, job: str) -> Path:
+    """Record an approval for a waiting (or future) deploy of `job` in run `run_id`."""
+    run_dir = runs / run_id
+    if not run_dir.is_dir():
+        known = sorted(p.name for p in runs.iterdir())[-3:] if runs.is_dir() else []
+        hint = f"; recent runs: {', '.join(known)}" if known else ""
+        raise UsageError(f"no run {run_id!r} under {runs}{hint}")
+    path = approval_file(run_dir, job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    return path
+
+
+class Gate:
+    def __init__(
+        self,
+        run_dir: Path,
+        run_id: str,
+        *,
+        interactive: bool,
+        approved: tuple[str, ...] = (),
+        cancelled: threading.Event | None = None,
+    ) -> None:
+        self._run_dir = run_dir
+        self._run_id = run_id
+        self._interactive = interactive
+        self._approved = set(approved)
+        self._cancelled = cancelled or threading.Event()
+
+    def wait(self, job: str, environment: str, say: Callable[[str], None]) -> None:
+        """Return once `job` is approved; raise when it cannot be, or the run is cancelled."""
+        command = f"dockstep approve {self._run_id} {job}"
+        if job in self._approved or approval_file(self._run_dir, job).exists():
+            say(f"deploy to {environment} approved")
+            return
+        if not self._interactive:
+            raise ApprovalMissing(
+                f"job {job!r}: deploying to {environment} needs approval and this run cannot "
+                f"wait for one (no terminal, or CI); pass --approve {job}, or run it "
+                f"interactively and approve with `{command}`"
+            )
+        say(f"waiting for approval to deploy to {environment}: run `{command}`")
+        while not approval_file(self._run_dir, job).exists():
+            if self._cancelled.wait(POLL):
+                raise ApprovalMissing(f"job {job!r}: cancelled while waiting for approval")
+        say(f"deploy to {environment} approved")
+
+    def cancel(self) -> None:
+        self._cancelled.set()

@@ -1,0 +1,72 @@
+"""Artifacts: files a job leaves for the jobs that need it, archived with a checksum manifest.
+
+After a job passes, its `artifacts:` paths are copied from the workspace into the run
+directory with a sha256 per file. A job that needs it gets that copy mounted read-only at
+/artifacts/<job>, after every checksum was verified, so it sees exactly what the producer
+made, whatever happened to the workspace in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from runner.errors import DockstepError
+
+MANIFEST = "manifest.json"
+MOUNT_ROOT = "/artifacts"
+
+
+class ArtifactError(DockstepError):
+    pass
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(root: Path, relative: str) -> list[Path]:
+    found = root / relative
+    if found.is_file():
+        return [found]
+    if found.is_dir():
+        return sorted(p for p in found.rglob("*") if p.is_file())
+    raise ArtifactError(f"artifact {relative!r} is not in the workspace")
+
+
+def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) -> Path:
+    """Copy the paths into the run directory and write the manifest; the archive's folder."""
+    target = run_dir / "artifacts" / job
+    files = {}
+    for relative in paths:
+        for source in _files(workspace, relative):
+            name = source.relative_to(workspace).as_posix()
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+            files[name] = _digest(target / name)
+    (target / MANIFEST).write_text(json.dumps({"job": job, "files": files}, indent=2) + "\n")
+    return target
+
+
+def verified(job: str, run_dir: Path) -> Path:
+    """The archive of `job`, once every file matches its manifest checksum."""
+    target = run_dir / "artifacts" / job
+    try:
+        manifest = json.loads((target / MANIFEST).read_text())
+    except (OSError, ValueError) as error:
+        raise ArtifactError(f"artifacts of {job!r}: no readable manifest ({error})") from error
+    for name, expected in manifest["files"].items():
+        path = target / name
+        if not path.is_file() or _digest(path) != expected:
+            raise ArtifactError(f"artifacts of {job!r}: {name} does not match its checksum")
+    return target
+
+
+def mount_point(job: str) -> str:
+    return f"{MOUNT_ROOT}/{job}"
