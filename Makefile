@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test unit integration lint ci bench clean lock
+.PHONY: setup test unit integration lint ci bench clean lock delivery
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,11 @@ test: lint
 # The project's own pipeline, through dockstep, on the locally made Debian base.
 ci: setup
 	$(BIN)/dockstep run pipelines/ci.yml --var BASE_IMAGE=$$(images/bootstrap.sh debian)
+
+# The delivery example: test, package (push to a local registry), deploy, verify.
+delivery: setup
+	scripts/ensure-registry.sh
+	$(BIN)/dockstep run pipelines/delivery.yml --var BASE_IMAGE=$$(images/bootstrap.sh tiny)
 
 bench: setup
 	$(BIN)/python bench/core.py

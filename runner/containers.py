@@ -120,7 +120,6 @@ def install_spec(
         network=settings.network,
         workdir=job.workdir,
         mounts=_mounts(settings, job, volumes, workspace_read_only=True),
-        user="0:0",
         memory=job.resources.memory,
         cpus=job.resources.cpus,
         pids=job.resources.pids,

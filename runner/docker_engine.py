@@ -346,10 +346,16 @@ class DockerEngine:
     def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
         base = _call("inspecting image", lambda: self.api.inspect_image(like))  # type: ignore[no-untyped-call]
         config = base.get("Config") or {}
+        info = _call("inspecting container", lambda: self.api.inspect_container(container))
+        # The engine merges the container's own labels into the image and a label cannot
+        # be dropped, only emptied: blank the ones the image did not have (run, owner…).
+        blanked = dict.fromkeys((info.get("Config") or {}).get("Labels") or {}, "")
         conf = {
             "Cmd": config.get("Cmd"),
             "Entrypoint": config.get("Entrypoint"),
-            "Labels": {**(config.get("Labels") or {}), **dict(labels)},
+            "User": config.get("User") or "0",  # empty would take the container's
+            "WorkingDir": config.get("WorkingDir") or "/",
+            "Labels": {**blanked, **(config.get("Labels") or {}), **dict(labels)},
         }
         repository, _, name = tag.rpartition(":")
         done = _call(

@@ -39,6 +39,7 @@ class FakeEngine:
     started: set[str] = field(default_factory=set)
     killed: set[str] = field(default_factory=set)
     exec_envs: list[dict[str, str]] = field(default_factory=list)
+    exec_users: list[str | None] = field(default_factory=list)
     exit_codes: dict[str, int] = field(default_factory=dict)
     volumes: dict[str, Pairs] = field(default_factory=dict)
     push_errors: list[str] = field(default_factory=list)  # raised by the next pushes, in order
@@ -110,6 +111,7 @@ class FakeEngine:
         self._record("exec", command[-1])
         with self._lock:
             self.exec_envs.append(dict(env))
+            self.exec_users.append(user)
         code, text = self._step(container, command[-1])
         output(text)
         return code

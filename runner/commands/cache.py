@@ -26,6 +26,7 @@ class Entry:
 
     kind: str  # layer | volume
     reference: str  # what to remove: an image id or a volume name
+    tags: tuple[str, ...] = ()  # a layer's tags: local, and the registry's when shared
     key: str
     job: str
     size: int
@@ -42,6 +43,7 @@ def entries(engine: ContainerEngine, usage: Usage) -> list[Entry]:
         Entry(
             kind="layer",
             reference=i.id,
+            tags=i.tags,
             key=i.labels.get(LABEL_KEY, "?"),
             job=i.labels.get(LABEL_JOB, "?"),
             size=i.size,
@@ -142,7 +144,9 @@ def prune(environ: Mapping[str, str], *, older_than: float | None, keep: int | N
 
 def _remove(engine: ContainerEngine, entry: Entry) -> None:
     if entry.kind == "layer":
-        engine.remove_image(entry.reference)
+        # by each tag: an image tagged for a registry too cannot be removed by id alone
+        for reference in entry.tags or (entry.reference,):
+            engine.remove_image(reference)
     else:
         volume = Resource(kind="volume", id=entry.reference, name=entry.reference, labels={})
         engine.remove_resource(volume)

@@ -375,3 +375,196 @@ def overlap(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     start = max(float(first["started_at"]), float(second["started_at"]))
     end = min(float(first["finished_at"]), float(second["finished_at"]))
     return start < end
+
+
+# ---------------------------------------------------------------- the dependency cache
+
+import uuid  # noqa: E402  (appended section: the fixtures above are left as they were)
+
+# The registry the cache tests share layers through: a session fixture, found from here.
+from tests.integration.registry import registry  # noqa: E402, F401
+
+CACHE_KIND = "io.dockstep.cache"  # layer | volume
+CACHE_KEY = "io.dockstep.cache.key"
+CACHE_JOB = "io.dockstep.cache.job"
+TEST_TOKEN = "io.dockstep.test.token"  # on images a test builds, so it can remove them
+LAYER_REPOSITORY = "dockstep-cache"
+
+
+def _sweep_token(engine: docker.DockerClient, token: str) -> list[str]:
+    """Remove the cache layers, cache volumes and built images of one test; what stayed.
+
+    A test's cache entries are the ones whose job name carries its token; its built images
+    carry the token as a label. Layers go before the images they were committed on.
+    """
+    stayed: list[str] = []
+    layers = [
+        image
+        for image in engine.images.list(all=True, filters={"label": CACHE_KIND})
+        if token in image.labels.get(CACHE_JOB, "")
+    ]
+    built = engine.images.list(filters={"label": f"{TEST_TOKEN}={token}"})
+    for image in [*layers, *(b for b in built if b.id not in {i.id for i in layers})]:
+        try:
+            engine.images.remove(str(image.id), force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:  # still used by a leftover container
+            stayed.append(f"image {image.id}: {error}")
+    for volume in engine.volumes.list(filters={"label": CACHE_KIND}):
+        if token not in (volume.attrs.get("Labels") or {}).get(CACHE_JOB, ""):
+            continue
+        try:
+            volume.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            stayed.append(f"volume {volume.name}: {error}")
+    return stayed
+
+
+@pytest.fixture(scope="session")
+def cache_tokens(engine: docker.DockerClient) -> Iterator[list[str]]:
+    """Every cache token of the session; at its end, what a test could not remove goes.
+
+    A test's own sweep runs before `nothing_left_behind` removes the containers a failed
+    run left, so a volume or layer still in use then is removed here, at the very end.
+    """
+    tokens: list[str] = []
+    yield tokens
+    stayed = [item for token in tokens for item in _sweep_token(engine, token)]
+    assert not stayed, "cache entries the tests could not remove: " + "; ".join(stayed)
+
+
+@dataclass
+class CacheArea:
+    """One test's share of the dependency cache.
+
+    `token` makes its cache keys unique (write it into a key file) and names its jobs
+    (`job()`), `env` gives its runs their own DOCKSTEP_CACHE_DIR (usage times and locks).
+    """
+
+    engine: docker.DockerClient
+    token: str
+    directory: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DOCKSTEP_CACHE_DIR": str(self.directory)}
+
+    def job(self, name: str = "deps") -> str:
+        """A job name of this test: the cache labels its layers and volumes with it."""
+        return f"{name}-{self.token}"
+
+    def layers(self, key: str | None = None) -> list[str]:
+        """Ids of this test's cache layer images (tagged or not), for one key or all."""
+        found = self.engine.images.list(all=True, filters={"label": CACHE_KIND + "=layer"})
+        return sorted(
+            image.id or ""
+            for image in found
+            if self.token in image.labels.get(CACHE_JOB, "")
+            and (key is None or image.labels.get(CACHE_KEY) == key)
+        )
+
+    def tagged(self, key: str) -> str | None:
+        """The id of the image tagged dockstep-cache:<key>, None when there is none."""
+        try:
+            return self.engine.images.get(f"{LAYER_REPOSITORY}:{key}").id
+        except docker.errors.ImageNotFound:
+            return None
+
+    def volumes(self) -> dict[str, Mapping[str, str]]:
+        """This test's cache volumes: name -> labels."""
+        found = self.engine.volumes.list(filters={"label": CACHE_KIND + "=volume"})
+        return {
+            v.name or "": labels
+            for v in found
+            if self.token in (labels := v.attrs.get("Labels") or {}).get(CACHE_JOB, "")
+        }
+
+
+@pytest.fixture
+def cache_area(
+    engine: docker.DockerClient, tmp_path: Path, cache_tokens: list[str]
+) -> Iterator[CacheArea]:
+    """A unique token and cache dir; afterwards the test's layers and volumes are removed."""
+    token = uuid.uuid4().hex[:12]
+    cache_tokens.append(token)
+    area = CacheArea(engine=engine, token=token, directory=tmp_path / "dockstep-cache")
+    yield area
+    _sweep_token(engine, token)  # what is still in use goes at the end of the session
+
+
+INSTALL = "echo ran >> /counter/installs; mkdir -p /opt/deps; cat deps.lock > /opt/deps/x"
+SHOW = 'echo "installs=$(wc -l < /counter/installs)"; echo "deps=$(cat /opt/deps/x)"'
+_SEEN = re.compile(r"^(\w+)=(.*)$")
+
+
+class DepsJob:
+    """One job with a cached install, in a workspace, as the cache tests write it.
+
+    The install counts its runs in a download-cache volume (`/counter`, keyed by
+    counter.key, which never changes) and copies deps.lock, the install's key file, to
+    /opt/deps/x in the layer. The step prints both: `installs=N` and `deps=<lockfile>`.
+    """
+
+    def __init__(self, workspace: Workspace, area: CacheArea) -> None:
+        self.workspace = workspace
+        self.area = area
+        self.name = area.job()
+        workspace.write("counter.key", f"{area.token}\n")
+        self.lock("v1")
+        self.pipeline()
+
+    def lock(self, version: str) -> str:
+        """Write deps.lock (unique to this test) and return its content."""
+        content = f"{self.area.token} {version}"
+        self.workspace.write("deps.lock", content + "\n")
+        return content
+
+    def pipeline(
+        self,
+        *,
+        install: str = INSTALL,
+        steps: tuple[str, ...] = (SHOW,),
+        image: str | None = None,
+        remote: str | None = None,
+    ) -> str:
+        """Write pipelines/ci.yml with the job; `remote` is its `cache.registry`."""
+        lines = [f"  {self.name}:"]
+        if image:
+            lines.append(f"    image: {image}")
+        lines += [
+            "    install:",
+            "      keys: [deps.lock]",
+            f"      run: {json.dumps(install)}",
+            "    cache:",
+            "      volumes: [{path: /counter, keys: [counter.key]}]",
+        ]
+        if remote:
+            lines.append(f"      registry: {remote}")
+        lines += ["    steps:", *(f"      - {json.dumps(step)}" for step in steps)]
+        return self.workspace.pipeline("jobs:\n" + "\n".join(lines) + "\n")
+
+    def run(self, *args: str, report: str = "report.json") -> Result:
+        return self.workspace.run(*args, report=report, env=self.area.env)
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return self.workspace.start("run", *args, env=self.area.env)
+
+    def dockstep(self, *args: str) -> Result:
+        return self.workspace.dockstep(*args, env=self.area.env)
+
+    def report(self, result: Result) -> dict[str, Any]:
+        """The job's entry in the run's report."""
+        return result.jobs[self.name]
+
+    def seen(self, result: Result) -> dict[str, str]:
+        """What the job's steps printed as NAME=VALUE lines (installs, deps)."""
+        found = (_SEEN.match(line) for line in result.lines_of(self.name))
+        return {match.group(1): match.group(2) for match in found if match}
+
+
+@pytest.fixture
+def deps(workspace: Workspace, cache_area: CacheArea) -> DepsJob:
+    return DepsJob(workspace, cache_area)

@@ -55,7 +55,8 @@ def test_the_install_container_keeps_no_secret_and_cannot_write_the_workspace(
     run_pipeline(TEXT, workspace(tmp_path), engine, secrets=(("TOKEN", "s3cret-value"),))
     spec = engine.created["dockstep-r1-test-install"]
     assert spec.env == ()  # a commit would bake container env (and secrets) into the layer
-    assert spec.user == "0:0"
+    assert spec.user is None  # the layer keeps the image's user; the install execs as root
+    assert engine.exec_users[0] == "0:0"
     (workspace_mount,) = [m for m in spec.mounts if m.target == "/workspace"]
     assert workspace_mount.read_only
     install_env = engine.exec_envs[0]
