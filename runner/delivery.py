@@ -140,7 +140,8 @@ class Delivery:
                 f"job {job.name!r}: package job {spec.package!r} produced no image in this run"
             )
         environment = self._environments[spec.environment]
-        self._gate.wait(job.name, environment.name, log.line)
+        if environment.approval:
+            self._gate.wait(job.name, environment.name, log.line)
         image = packaged.pushed[0] if packaged.pushed else packaged.image
         deployment = self._deployer.deploy(spec, environment, image, log.line)
         with self._lock:

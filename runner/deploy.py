@@ -53,7 +53,7 @@ class Deployer:
         if current:
             self._engine.stop(current.id)
             self._engine.rename(current.id, backup)
-            say(f"stopped {spec.service} ({current.image[:19]}), kept as {backup}")
+            say(f"stopped {spec.service} ({current.image}), kept as {backup}")
         deployment = Deployment(
             service=spec.service,
             environment=environment.name,
@@ -70,7 +70,7 @@ class Deployer:
             raise DeployFailed(f"{spec.service} did not start: {error}; rolled back") from error
         ports = ", ".join(f"127.0.0.1:{host}->{inner}" for host, inner in spec.ports)
         say(
-            f"deployed {image[:19]} as {spec.service} to {environment.name}"
+            f"deployed {image} as {spec.service} to {environment.name}"
             + (f" ({ports})" if ports else "")
         )
         return Deployment(
@@ -107,5 +107,5 @@ class Deployer:
             return
         self._engine.rename(deployment.previous, deployment.service)
         self._engine.start(deployment.service)
-        image = (deployment.previous_image or "?")[:19]
+        image = deployment.previous_image or "?"
         say(f"rolled back {deployment.service} to the previous version ({image})")
