@@ -6,7 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +25,8 @@ def median_of(runs: int, action: Callable[[], object], *, warm_up: bool = True) 
     return statistics.median(timed(action) for _ in range(runs))
 
 
-def sh(*argv: str, cwd: Path | None = None) -> None:
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+def sh(*argv: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
+    subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def bootstrap(kind: str) -> str:

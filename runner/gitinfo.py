@@ -12,6 +12,7 @@ class Revision:
     commit: str = ""
     branch: str = ""
     tag: str = ""
+    time: str = ""  # the commit's time, ISO 8601: what a reproducible build calls `created`
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -31,8 +32,10 @@ def toplevel(start: Path) -> Path | None:
 
 def revision(workspace: Path) -> Revision:
     branch = _git(workspace, "rev-parse", "--abbrev-ref", "HEAD")
+    commit, _, time = _git(workspace, "log", "-1", "--format=%H %cI").partition(" ")
     return Revision(
-        commit=_git(workspace, "rev-parse", "HEAD"),
+        commit=commit,
+        time=time,
         branch="" if branch == "HEAD" else branch,  # detached
         tag=_git(workspace, "describe", "--tags", "--exact-match", "HEAD"),
     )

@@ -57,7 +57,10 @@ def image_tags(spec: PackageSpec, revision: Revision) -> list[str]:
 
 
 def oci_labels(revision: Revision, source: str, now: datetime | None = None) -> dict[str, str]:
-    created = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`created` is the commit's time when there is one, so that the same commit builds
+    the same image (and an unchanged context is one build-cache hit), else now."""
+    when = datetime.fromisoformat(revision.time) if revision.time else (now or datetime.now(UTC))
+    created = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     labels = {"org.opencontainers.image.created": created}
     if revision.commit:
         labels["org.opencontainers.image.revision"] = revision.commit

@@ -22,7 +22,7 @@ from runner.images import ImageResolver
 from runner.job import JobRunner
 from runner.layers import LayerCache, cache_dir
 from runner.loader import load_pipeline
-from runner.model import Pairs, Pipeline, pairs
+from runner.model import Job, Pairs, Pipeline, pairs
 from runner.output import Console, default_console
 from runner.plan import Plan, Selection, plan
 from runner.results import JobResult
@@ -124,7 +124,8 @@ def _run(engine: ContainerEngine, prepared: Prepared) -> int:
         console.note(f"warning: {warning}")
     jobs = len(prepared.plan.runnable())
     console.note(f"dockstep run {settings.run_id}: {prepared.pipeline.name} ({jobs} jobs)")
-    with run_network(engine, settings, keep=prepared.keep):
+    containers = any(_in_container(p.job) for p in prepared.plan.runnable())
+    with run_network(engine, settings, keep=prepared.keep, create=containers):
         results, interrupted = _execute(engine, prepared)
     return _finish(prepared, results, interrupted=interrupted)
 
@@ -221,11 +222,21 @@ def _delivery(
     )
 
 
+def _in_container(job: Job) -> bool:
+    return not (job.package or job.deploy or job.verify)
+
+
 @contextmanager
-def run_network(engine: ContainerEngine, settings: RunSettings, *, keep: bool) -> Iterator[None]:
-    """The run's own network; on the way out, everything labelled with the run id goes."""
+def run_network(
+    engine: ContainerEngine, settings: RunSettings, *, keep: bool, create: bool = True
+) -> Iterator[None]:
+    """The run's own network; on the way out, everything labelled with the run id goes.
+
+    A run of package, deploy and verify jobs only starts no job container: no network.
+    """
     try:
-        engine.create_network(settings.network, settings.labels)
+        if create:
+            engine.create_network(settings.network, settings.labels)
         yield
     finally:
         if not keep:
