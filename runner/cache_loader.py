@@ -44,6 +44,7 @@ _REGISTRY_SHAPE = (
     "(a host with a dot, a port or localhost, then a lowercase repository path; no tag or "
     "digest, as each cache key becomes a tag)"
 )
+_REGISTRY_TAGGED = "a cache registry takes no tag or digest (each cache key becomes the tag)"
 
 
 # ---------------------------------------------------------------- install
@@ -117,16 +118,24 @@ def read_defaults_cache(doc: Doc, node: yaml.Node, path: str) -> CacheSpec | Non
 
 
 def read_registry(doc: Doc, node: yaml.Node, path: str) -> str | None:
-    """REGISTRY/REPOSITORY; a tag or digest is refused with the value to write instead."""
+    """The cache registry: REGISTRY/REPOSITORY, each cache key becoming a tag."""
+    return read_repository(doc, node, path, shape=_REGISTRY_SHAPE, tagged=_REGISTRY_TAGGED)
+
+
+def read_repository(doc: Doc, node: yaml.Node, path: str, *, shape: str, tagged: str) -> str | None:
+    """REGISTRY/REPOSITORY; a tag or digest is refused with the value to write instead.
+
+    `shape` is what was expected when the value is no repository at all, `tagged` what is
+    said of one with a tag or digest (before the value to write).
+    """
     value = read_text(doc, node, path)
     if value is None or _REGISTRY.fullmatch(value):
         return value
     base = _without_tag(value)
     if base != value and _REGISTRY.fullmatch(base):
-        message = "a cache registry takes no tag or digest (each cache key becomes the tag); "
-        doc.add(node, path, f"{message}write {base!r}")
+        doc.add(node, path, f"{tagged}; write {base!r}")
     else:
-        wrong(doc, node, path, _REGISTRY_SHAPE)
+        wrong(doc, node, path, shape)
     return None
 
 

@@ -2,13 +2,15 @@
 
 The `needs` of the jobs are checked here too: unknown jobs, a job needing itself or a
 later stage, and dependency cycles. A job's `install:` and `cache:` (and `defaults.cache`)
-are read by `runner.cache_loader`.
+are read by `runner.cache_loader`; its `artifacts:`, and the `package:`, `deploy:` or
+`verify:` that a job has instead of steps, by `runner.delivery_loader`.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -16,6 +18,7 @@ import yaml
 
 from runner.cache_loader import read_cache, read_defaults_cache, read_install
 from runner.dag import find_cycle
+from runner.delivery_loader import Delivery, check_references, read_artifacts, read_delivery
 from runner.model import (
     DEFAULT_WORKDIR,
     CacheSpec,
@@ -56,6 +59,7 @@ JOB_KEYS = frozenset(
     {
         "stage", "needs", "image", "env", "timeout", "allow_failure", "if", "steps",
         "resources", "privileged", "docker_socket", "workdir", "pull", "install", "cache",
+        "artifacts", "package", "deploy", "verify",
     }
 )  # fmt: skip
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
@@ -104,37 +108,59 @@ class _Need(NamedTuple):
     path: str
 
 
+class _Read(NamedTuple):
+    job: Job
+    needs: tuple[_Need, ...]
+    delivery: Delivery
+
+
 def read_jobs(
-    doc: Doc, node: yaml.Node, path: str, stages: tuple[str, ...], defaults: Defaults
+    doc: Doc,
+    node: yaml.Node,
+    path: str,
+    stages: tuple[str, ...],
+    defaults: Defaults,
+    *,
+    environments: Collection[str] | None = (),
 ) -> tuple[Job, ...] | None:
+    """The jobs; `environments` are the names deploys may use (None: not known, not checked)."""
     entries = read_entries(doc, node, path)
     if entries is None:
         return None
     if not entries:
         doc.add(node, path, "expected at least one job")
-    built = [_job(doc, name, entry, stages, defaults) for name, entry in entries.items()]
-    jobs = [job for job in built if job is not None]
-    _check_needs(doc, set(entries), jobs, stages)
-    return tuple(job for job, _ in jobs)
+    built = [
+        _job(doc, name, entry, stages, defaults, environments=environments)
+        for name, entry in entries.items()
+    ]
+    jobs = [read for read in built if read is not None]
+    _check_needs(doc, set(entries), [(read.job, read.needs) for read in jobs], stages)
+    check_references(doc, set(entries), [(read.job, read.delivery) for read in jobs])
+    return tuple(read.job for read in jobs)
 
 
 def _job(
-    doc: Doc, name: str, entry: Entry, stages: tuple[str, ...], defaults: Defaults
-) -> tuple[Job, tuple[_Need, ...]] | None:
-    """One job with the defaults applied, and its `needs` entries for the graph checks."""
+    doc: Doc,
+    name: str,
+    entry: Entry,
+    stages: tuple[str, ...],
+    defaults: Defaults,
+    *,
+    environments: Collection[str] | None,
+) -> _Read | None:
+    """One job with the defaults applied, its `needs` entries and its kind for the checks."""
     path = f"jobs.{name}"
     _job_name(doc, entry.key, name)
-    fields = read_fields(
-        doc, entry.value, path, JOB_KEYS, required=("steps",), forbidden=_NOT_ON_JOBS
-    )
+    fields = read_fields(doc, entry.value, path, JOB_KEYS, forbidden=_NOT_ON_JOBS)
     if fields is None:
         return None
+    delivery = read_delivery(doc, fields, entry.value, environments)
     needs = fields.get("needs", _needs)
     workdir = fields.get("workdir", read_workdir, defaults.workdir)
     job = Job(
         name=name,
         stage=fields.get("stage", lambda d, n, p: _stage(d, n, p, stages), _first_stage(stages)),
-        image=_job_image(doc, fields, entry.key, defaults),
+        image=_job_image(doc, fields, entry.key, defaults, bool(delivery.kinds)),
         steps=fields.get("steps", lambda d, n, p: _steps(d, n, p, defaults.retry, workdir), ()),
         needs=None if needs is None else tuple(need.job for need in needs),
         env=fields.get("env", read_env, ()),
@@ -150,9 +176,13 @@ def _job(
         cache=fields.get(
             "cache", lambda d, n, p: read_cache(d, n, p, workdir, defaults.cache), defaults.cache
         ),
+        artifacts=fields.get("artifacts", read_artifacts, ()),
+        package=delivery.package,
+        deploy=delivery.deploy,
+        verify=delivery.verify,
         position=doc.position(entry.key),
     )
-    return job, needs or ()
+    return _Read(job, needs or (), delivery)
 
 
 def _job_name(doc: Doc, key: yaml.Node, name: str) -> None:
@@ -165,9 +195,14 @@ def _job_name(doc: Doc, key: yaml.Node, name: str) -> None:
         )
 
 
-def _job_image(doc: Doc, fields: Fields, key: yaml.Node, defaults: Defaults) -> ImageRef:
+def _job_image(
+    doc: Doc, fields: Fields, key: yaml.Node, defaults: Defaults, delivery: bool
+) -> ImageRef:
+    """The job's image, else the default one; package, deploy and verify jobs need none."""
     if "image" in fields:
         return fields.get("image", read_image, _NO_IMAGE)
+    if defaults.image is None and delivery:
+        return _NO_IMAGE
     if defaults.image is None:
         doc.add(key, fields.path, f"no image: set {fields.path}.image or defaults.image")
         return _NO_IMAGE

@@ -1,8 +1,10 @@
 """Pipeline files -> `runner.model.Pipeline`, with every problem in the file reported at once.
 
 This module walks the document from the top: version, name, stages, env, `on:`,
-secrets, then hands `defaults:` and `jobs:` to `runner.jobs_loader` (a job's `install:`
-and `cache:` to `runner.cache_loader`). The YAML-with-positions layer is
+secrets and environments, then hands `defaults:` and `jobs:` to `runner.jobs_loader` (a
+job's `install:` and `cache:` to `runner.cache_loader`; its `artifacts:`, `package:`,
+`deploy:` and `verify:` to `runner.delivery_loader` and `runner.verify_loader`, which also
+read the top-level `environments:`). The YAML-with-positions layer is
 `runner.yamlnodes`, the typed field readers `runner.values` and the `on:` triggers
 `runner.triggers`; the public names of those modules that callers
 know from here are re-exported. No raw YAML value leaves these modules.
@@ -20,6 +22,12 @@ from runner.cache_loader import (
     CACHE_VOLUME_KEYS,
     DEFAULTS_CACHE_KEYS,
     INSTALL_KEYS,
+)
+from runner.delivery_loader import (
+    DEPLOY_KEYS,
+    ENVIRONMENT_KEYS,
+    PACKAGE_KEYS,
+    read_environments,
 )
 from runner.errors import PipelineInvalid
 from runner.jobs_loader import (
@@ -48,6 +56,14 @@ from runner.values import (
     RETRY_KEYS,
     parse_duration,
 )
+from runner.verify_loader import (
+    BASELINE_KEYS,
+    CHECK_KINDS,
+    COMMAND_CHECK_KEYS,
+    HTTP_CHECK_KEYS,
+    TCP_CHECK_KEYS,
+    VERIFY_KEYS,
+)
 from runner.yamlnodes import (
     CONSTRUCTOR,
     INT,
@@ -69,16 +85,23 @@ from runner.yamlnodes import (
 )
 
 __all__ = [
+    "BASELINE_KEYS",
     "BRANCH_FILTER_KEYS",
     "CACHE_KEYS",
     "CACHE_VOLUME_KEYS",
+    "CHECK_KINDS",
+    "COMMAND_CHECK_KEYS",
     "DEFAULTS_CACHE_KEYS",
     "DEFAULTS_KEYS",
+    "DEPLOY_KEYS",
+    "ENVIRONMENT_KEYS",
+    "HTTP_CHECK_KEYS",
     "IMAGE_KEYS",
     "INSTALL_KEYS",
     "JOB_KEYS",
     "MAX_RETRIES",
     "MIN_MEMORY",
+    "PACKAGE_KEYS",
     "RESOURCES_KEYS",
     "RETRY_KEYS",
     "SCHEDULE_KEYS",
@@ -86,8 +109,10 @@ __all__ = [
     "SECRET_VALUE_MESSAGE",
     "STEP_KEYS",
     "TAG_FILTER_KEYS",
+    "TCP_CHECK_KEYS",
     "TOP_LEVEL_KEYS",
     "TRIGGER_KEYS",
+    "VERIFY_KEYS",
     "WEBHOOK_KEYS",
     "PipelineYamlLoader",
     "cron_problem",
@@ -97,7 +122,7 @@ __all__ = [
 ]
 
 TOP_LEVEL_KEYS = frozenset(
-    {"version", "name", "on", "env", "secrets", "defaults", "stages", "jobs"}
+    {"version", "name", "on", "env", "secrets", "environments", "defaults", "stages", "jobs"}
 )
 SECRET_KEYS = frozenset({"env", "file"})
 
@@ -186,15 +211,24 @@ def _pipeline(doc: Doc, root: yaml.Node) -> Pipeline | None:
         return None
     stages = fields.get("stages", _stages, DEFAULT_STAGES)
     defaults = fields.get("defaults", read_defaults, Defaults())
+    environments = fields.get("environments", read_environments)
+    # unreadable environments (already reported) leave the deploys' environment names unchecked
+    unreadable = environments is None and "environments" in fields
+    names = None if unreadable else tuple(env.name for env in environments or ())
     pipeline = Pipeline(
         path=doc.file,
         name=fields.get("name", read_text, PurePosixPath(doc.file).stem),
         version=fields.get("version", _version, 1),
         stages=stages,
-        jobs=fields.get("jobs", lambda d, n, p: read_jobs(d, n, p, stages, defaults), ()),
+        jobs=fields.get(
+            "jobs",
+            lambda d, n, p: read_jobs(d, n, p, stages, defaults, environments=names),
+            (),
+        ),
         env=fields.get("env", read_env, ()),
         triggers=fields.get("on", read_triggers, ()),
         secrets=fields.get("secrets", _secrets, ()),
+        environments=environments or (),
     )
     # warnings are gathered while everything else is read, so they are attached last
     return dataclasses.replace(pipeline, warnings=tuple(doc.warnings))

@@ -6,6 +6,7 @@ the model value or None.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from pathlib import PurePosixPath
@@ -37,6 +38,8 @@ RESOURCES_KEYS = frozenset({"memory", "cpus", "pids"})
 
 MAX_RETRIES = 10
 MIN_MEMORY = 6 * 1024 * 1024  # Docker refuses less
+MAX_PORT = 65535
+STEP_RETRY = RetryPolicy()  # what a step's retry fields default to
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REGISTRY = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?/)?"
@@ -52,6 +55,14 @@ _DURATION = re.compile(
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgt])(?:i?b)?|b)?", re.IGNORECASE)
 _MEMORY_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def port_number(text: str) -> int | None:
+    """A TCP port, 1 to 65535, written in digits without a leading zero; None if not one."""
+    if not text.isascii() or not text.isdigit() or text.startswith("0"):
+        return None
+    number = int(text)
+    return number if number <= MAX_PORT else None
 
 
 def parse_duration(text: str) -> float | None:
@@ -147,7 +158,7 @@ def read_workdir(doc: Doc, node: yaml.Node, path: str) -> str | None:
     return None
 
 
-def _relative(doc: Doc, node: yaml.Node, path: str) -> str | None:
+def read_relative(doc: Doc, node: yaml.Node, path: str) -> str | None:
     """A relative path that stays where it starts (no leading `/`, no `..`), normalised."""
     value = read_text(doc, node, path)
     if value is None:
@@ -212,31 +223,32 @@ def _build(doc: Doc, node: yaml.Node, path: str) -> BuildSpec | None:
     fields = read_fields(doc, node, path, IMAGE_KEYS, required=("build",))
     if fields is None:
         return None
-    context = fields.get("build", _relative)
-    dockerfile = fields.get("dockerfile", _relative, "Dockerfile")
+    context = fields.get("build", read_relative)
+    dockerfile = fields.get("dockerfile", read_relative, "Dockerfile")
     spec = BuildSpec(
         context=context or ".",
         dockerfile=dockerfile,
         args=fields.get("args", read_env, ()),
         target=fields.get("target", read_text),
     )
-    if context is None or not _build_files(doc, fields, spec):
+    if context is None or not check_build_files(doc, fields, "build", spec.context, dockerfile):
         return None
     return spec
 
 
-def _build_files(doc: Doc, fields: Fields, spec: BuildSpec) -> bool:
-    """The context is a directory inside the workspace and holds the Dockerfile."""
+def check_build_files(
+    doc: Doc, fields: Fields, context_key: str, context: str, dockerfile: str
+) -> bool:
+    """The context (read from `context_key`) is a directory in the workspace with the Dockerfile."""
     workspace = doc.workspace.resolve()
-    context = (workspace / spec.context).resolve()
-    build_path = sub(fields.path, "build")
-    if not context.is_relative_to(workspace) or not context.is_dir():
-        message = f"no directory {spec.context!r} in the workspace"
-        doc.add(fields.nodes["build"], build_path, message)
+    where = (workspace / context).resolve()
+    if not where.is_relative_to(workspace) or not where.is_dir():
+        message = f"no directory {context!r} in the workspace"
+        doc.add(fields.nodes[context_key], sub(fields.path, context_key), message)
         return False
-    if not (context / spec.dockerfile).is_file():
-        key = "dockerfile" if "dockerfile" in fields else "build"
-        message = f"no {spec.dockerfile} in {spec.context!r}"
+    if not (where / dockerfile).is_file():
+        key = "dockerfile" if "dockerfile" in fields else context_key
+        message = f"no {dockerfile} in {context!r}"
         doc.add(fields.nodes[key], sub(fields.path, key), message)
         return False
     return True
@@ -245,11 +257,16 @@ def _build_files(doc: Doc, fields: Fields, spec: BuildSpec) -> bool:
 # ---------------------------------------------------------------- retry, resources
 
 
-def read_retry(doc: Doc, node: yaml.Node, path: str) -> RetryPolicy | None:
-    """`retry: 2` or `retry: {max: 2, delay: 5s, backoff: 2, max_delay: 1m}`."""
+def read_retry(
+    doc: Doc, node: yaml.Node, path: str, base: RetryPolicy = STEP_RETRY
+) -> RetryPolicy | None:
+    """`retry: 2` or `retry: {max: 2, delay: 5s, backoff: 2, max_delay: 1m}`.
+
+    What is not written comes from `base`: the step defaults, unless the caller has its own.
+    """
     if is_tag(node, INT):
         count = _retries(doc, node, path)
-        return None if count is None else RetryPolicy(max_retries=count)
+        return None if count is None else dataclasses.replace(base, max_retries=count)
     if not isinstance(node, yaml.MappingNode):
         wrong(doc, node, path, f"a number of retries (0 to {MAX_RETRIES}) or a mapping")
         return None
@@ -258,9 +275,9 @@ def read_retry(doc: Doc, node: yaml.Node, path: str) -> RetryPolicy | None:
         return None
     policy = RetryPolicy(
         max_retries=fields.get("max", _retries, 0),
-        delay=fields.get("delay", _delay, 0.0),
-        backoff=fields.get("backoff", _backoff, 2.0),
-        max_delay=fields.get("max_delay", read_duration, 60.0),
+        delay=fields.get("delay", _delay, base.delay),
+        backoff=fields.get("backoff", _backoff, base.backoff),
+        max_delay=fields.get("max_delay", read_duration, base.max_delay),
     )
     if policy.max_delay < policy.delay:
         doc.add(node, path, "max_delay is shorter than delay")

@@ -83,6 +83,14 @@ class Entry(NamedTuple):
     value: yaml.Node
 
 
+class Ref(NamedTuple):
+    """A name read at a node, checked once the rest of the document is read (a job named)."""
+
+    name: str
+    node: yaml.Node
+    path: str
+
+
 @dataclass
 class Fields:
     """The known keys of one mapping, read on demand with typed readers."""

@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 import yaml
 
-from runner import loader
+from runner import delivery_loader, loader
 from runner.errors import PipelineInvalid
-from runner.model import PullPolicy
+from runner.model import CheckKind, PullPolicy
 
 SCHEMA: dict[str, Any] = json.loads(files("runner").joinpath("schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -52,6 +52,15 @@ def at(pointer: str) -> dict[str, Any]:
         (loader.CACHE_KEYS, "/$defs/cache"),
         (loader.CACHE_VOLUME_KEYS, "/$defs/cacheVolume"),
         (loader.DEFAULTS_CACHE_KEYS, "/$defs/defaultsCache"),
+        (loader.ENVIRONMENT_KEYS, "/$defs/environment"),
+        (loader.PACKAGE_KEYS, "/$defs/package"),
+        (loader.DEPLOY_KEYS, "/$defs/deploy"),
+        (loader.VERIFY_KEYS, "/$defs/verify"),
+        (loader.CHECK_KINDS, "/$defs/check"),
+        (loader.HTTP_CHECK_KEYS, "/$defs/httpCheck"),
+        (loader.TCP_CHECK_KEYS, "/$defs/tcpCheck"),
+        (loader.COMMAND_CHECK_KEYS, "/$defs/commandCheck"),
+        (loader.BASELINE_KEYS, "/$defs/baseline"),
     ],
 )
 def test_schema_keys_match_the_loader(keys: frozenset[str], pointer: str) -> None:
@@ -79,13 +88,31 @@ def objects(node: Any) -> Iterator[dict[str, Any]]:
 
 def test_every_closed_object_refuses_unknown_keys() -> None:
     with_properties = [node for node in objects(SCHEMA) if "properties" in node]
-    assert len(with_properties) >= 18
+    assert len(with_properties) >= 27
     assert all(node["additionalProperties"] is False for node in with_properties)
 
 
 def test_enumerations_match_the_model() -> None:
     assert set(at("/$defs/pull")["enum"]) == {policy.value for policy in PullPolicy}
     assert set(at("/$defs/triggerName")["enum"]) == loader.TRIGGER_KEYS - {"schedule"}
+    assert tuple(at("/$defs/tagScheme")["enum"]) == delivery_loader.TAG_SCHEMES
+    approval = at("/$defs/environment/properties/approval")
+    assert set(approval["enum"]) == set(delivery_loader.APPROVALS)
+    assert {kind.value for kind in CheckKind} == loader.CHECK_KINDS
+
+
+def test_the_job_kinds_are_the_loaders() -> None:
+    """A job has exactly one of steps or a kind, and install only with steps."""
+    job = at("/$defs/job")
+    assert [branch["required"] for branch in job["oneOf"]] == [
+        ["steps"],
+        *([kind] for kind in delivery_loader.JOB_KINDS),
+    ]
+    assert set(job["dependentSchemas"]) == set(delivery_loader.JOB_KINDS)
+
+
+def test_push_repositories_have_the_cache_registry_shape() -> None:
+    assert at("/$defs/pushRepository")["pattern"] == at("/$defs/cacheRegistry")["pattern"]
 
 
 VALID = [
@@ -173,12 +200,89 @@ VALID = [
         cache: {{registry: "localhost:5000/cache"}}
         steps: [pytest]
     """,
+    f"""\
+    version: 1
+    defaults: {{image: {IMAGE}}}
+    environments:
+      staging:
+        env: {{BASE_URL: "http://127.0.0.1:8080"}}
+      production:
+        approval: required
+      preview:
+      review: {{approval: none}}
+    jobs:
+      wheel:
+        stage: build
+        steps: [python -m build]
+        artifacts: [dist/, reports/junit.xml]
+      image:
+        stage: package
+        needs: [wheel]
+        artifacts: [sbom.json]
+        package:
+          context: examples/webapp
+          dockerfile: Dockerfile
+          target: runtime
+          args: {{VERSION: "${{DOCKSTEP_COMMIT_SHA}}"}}
+          labels: {{org.opencontainers.image.title: webapp, empty: ""}}
+          tags: [sha, branch, semver, latest]
+          push: [127.0.0.1:5000/webapp, ghcr.io/team/webapp]
+          retry: {{max: 4, delay: 1s, backoff: 2, max_delay: 30s}}
+      bare:
+        stage: package
+        package: {{context: examples/webapp, push: [], retry: 2}}
+      deploy-staging:
+        stage: deploy
+        needs: [image]
+        deploy:
+          environment: staging
+          package: image
+          service: webapp-staging
+          ports: ["8080:8000", "127.0.0.1:8081:8001", "65535:1"]
+          env: {{PORT: "8000"}}
+          command: python3 -m http.server 8000
+      verify-staging:
+        stage: verify
+        needs: [deploy-staging]
+        verify:
+          deployment: deploy-staging
+          checks:
+            - http: http://127.0.0.1:8080/health
+            - http: {{url: "https://127.0.0.1:8080/?q=1", status: 204, body: "o+k", latency: 500ms,
+                      deadline: 30s, interval: 500ms}}
+            - tcp: 127.0.0.1:8080
+            - tcp: {{address: "localhost:8081", deadline: 10s, interval: 1s}}
+            - command: test -f /app/ready
+            - command: {{run: "test -f /app/ready", deadline: 10s, interval: 1s}}
+          baseline: {{url: http://127.0.0.1:8080/, requests: 50, p50: 50ms, p95: 200ms,
+                      error_rate: 0.01}}
+      smoke:
+        stage: verify
+        needs: [deploy-staging]
+        verify: {{deployment: deploy-staging, baseline: {{url: "http://localhost:8080"}}}}
+    """,
 ]
 
 
 def job_t(keys: str) -> str:
     """A pipeline with one job `t`: an image, one step and the given keys."""
     return f"version: 1\njobs: {{t: {{image: {IMAGE}, steps: [x], {keys}}}}}\n"
+
+
+def delivery(
+    *,
+    package: str = "context: examples/webapp",
+    deploy: str = "environment: staging, package: p, service: web",
+    verify: str = "deployment: d, checks: [{tcp: '127.0.0.1:8080'}]",
+    environments: str = "{staging: {}}",
+) -> str:
+    """A package job `p`, a deploy `d` of it and a verify job `v` of that, with these bodies."""
+    return (
+        f"version: 1\nenvironments: {environments}\njobs:\n"
+        f"  p: {{stage: package, package: {{{package}}}}}\n"
+        f"  d: {{stage: deploy, needs: [p], deploy: {{{deploy}}}}}\n"
+        f"  v: {{stage: verify, needs: [d], verify: {{{verify}}}}}\n"
+    )
 
 
 INVALID = [
@@ -239,6 +343,158 @@ INVALID = [
         "defaults/cache",
         id="default-volumes",
     ),
+    pytest.param(f"version: 1\njobs: {{t: {{image: {IMAGE}}}}}\n", "jobs/t", id="no-kind"),
+    pytest.param(job_t("package: {context: examples/webapp}"), "jobs/t", id="steps-and-package"),
+    pytest.param(
+        "version: 1\njobs:\n  t: {package: {context: examples/webapp},"
+        " verify: {deployment: x, baseline: {url: 'http://a'}}}\n",
+        "jobs/t",
+        id="two-kinds",
+    ),
+    pytest.param(
+        "version: 1\njobs: {t: {package: {context: examples/webapp}, install: {run: x}}}\n",
+        "jobs/t",
+        id="install-on-package",
+    ),
+    pytest.param(job_t("artifacts: [/dist]"), "jobs/t/artifacts/0", id="absolute-artifact"),
+    pytest.param(job_t("artifacts: [a/../../b]"), "jobs/t/artifacts/0", id="up-artifact"),
+    pytest.param(job_t("artifacts: ['./']"), "jobs/t/artifacts/0", id="workspace-artifact"),
+    pytest.param(job_t("artifacts: dist"), "jobs/t/artifacts", id="artifacts-string"),
+    pytest.param(
+        delivery(environments="[staging]", deploy="environment: x, package: p, service: web"),
+        "environments",
+        id="environments-list",
+    ),
+    pytest.param(
+        delivery(environments="{staging: {approval: yes}}"),
+        "environments/staging/approval",
+        id="approval-yes",
+    ),
+    pytest.param(
+        delivery(environments="{staging: {aproval: required}}"),
+        "environments/staging",
+        id="environment-key",
+    ),
+    pytest.param(
+        delivery(environments="{staging: {}, 'pre prod': {}}"), "environments", id="env-name"
+    ),
+    pytest.param(delivery(package="dockerfile: Dockerfile"), "jobs/p/package", id="no-context"),
+    pytest.param(
+        delivery(package="context: examples/webapp, tags: [sha, commit]"),
+        "jobs/p/package/tags/1",
+        id="tag-scheme",
+    ),
+    pytest.param(
+        delivery(package="context: examples/webapp, tags: [sha, sha]"),
+        "jobs/p/package/tags",
+        id="tag-twice",
+    ),
+    pytest.param(
+        delivery(package="context: examples/webapp, tags: []"),
+        "jobs/p/package/tags",
+        id="no-tags",
+    ),
+    pytest.param(
+        delivery(package="context: examples/webapp, push: ['127.0.0.1:5000/webapp:v1']"),
+        "jobs/p/package/push/0",
+        id="push-tag",
+    ),
+    pytest.param(
+        delivery(package="context: examples/webapp, labels: {version: 1}"),
+        "jobs/p/package/labels/version",
+        id="label-number",
+    ),
+    pytest.param(
+        delivery(package="context: examples/webapp, retry: {max: 11}"),
+        "jobs/p/package/retry",
+        id="push-retries",
+    ),
+    pytest.param(
+        delivery(deploy="environment: staging, package: p"), "jobs/d/deploy", id="no-service"
+    ),
+    pytest.param(
+        delivery(deploy="environment: staging, package: p, service: 'web app'"),
+        "jobs/d/deploy/service",
+        id="service-name",
+    ),
+    pytest.param(
+        delivery(deploy="environment: staging, package: p, service: web, ports: ['0.0.0.0:80:80']"),
+        "jobs/d/deploy/ports/0",
+        id="public-port",
+    ),
+    pytest.param(
+        delivery(deploy="environment: staging, package: p, service: web, ports: ['80:70000']"),
+        "jobs/d/deploy/ports/0",
+        id="port-range",
+    ),
+    pytest.param(
+        delivery(deploy="environment: staging, package: p, service: web, ports: [22:22]"),
+        "jobs/d/deploy/ports/0",
+        id="port-sexagesimal",
+    ),
+    pytest.param(
+        delivery(deploy="environment: staging, package: p, service: web, ports: ['8080']"),
+        "jobs/d/deploy/ports/0",
+        id="port-alone",
+    ),
+    pytest.param(delivery(verify="deployment: d"), "jobs/v/verify", id="nothing-to-verify"),
+    pytest.param(delivery(verify="checks: [{tcp: 'a:1'}]"), "jobs/v/verify", id="no-deployment"),
+    pytest.param(delivery(verify="deployment: d, checks: []"), "jobs/v/verify/checks", id="none"),
+    pytest.param(
+        delivery(verify="deployment: d, checks: [{http: 'http://a', tcp: 'a:1'}]"),
+        "jobs/v/verify/checks/0",
+        id="two-checks",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, checks: ['http://a']"),
+        "jobs/v/verify/checks/0",
+        id="check-string",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, checks: [{http: 'ftp://a'}]"),
+        "jobs/v/verify/checks/0/http",
+        id="ftp",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, checks: [{http: {url: 'http://a', status: 700}}]"),
+        "jobs/v/verify/checks/0/http",
+        id="status",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, checks: [{http: {status: 200}}]"),
+        "jobs/v/verify/checks/0/http",
+        id="no-url",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, checks: [{tcp: localhost}]"),
+        "jobs/v/verify/checks/0/tcp",
+        id="no-port",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, checks: [{tcp: {address: 'a:1', status: 200}}]"),
+        "jobs/v/verify/checks/0/tcp",
+        id="tcp-status",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, checks: [{command: {run: x, deadline: soon}}]"),
+        "jobs/v/verify/checks/0/command",
+        id="deadline",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, baseline: {url: 'http://a', requests: 0}"),
+        "jobs/v/verify/baseline/requests",
+        id="requests",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, baseline: {url: 'http://a', error_rate: 2}"),
+        "jobs/v/verify/baseline/error_rate",
+        id="error-rate",
+    ),
+    pytest.param(
+        delivery(verify="deployment: d, baseline: {requests: 5}"),
+        "jobs/v/verify/baseline",
+        id="baseline-url",
+    ),
 ]
 
 
@@ -251,6 +507,8 @@ def as_data(text: str) -> Any:
 def workspace(tmp_path: Path) -> Path:
     (tmp_path / "images" / "python").mkdir(parents=True)
     (tmp_path / "images" / "python" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "examples" / "webapp").mkdir(parents=True)
+    (tmp_path / "examples" / "webapp" / "Dockerfile").write_text("FROM scratch\n")
     return tmp_path
 
 
@@ -282,3 +540,102 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 def test_the_repository_pipelines_pass_both(path: Path) -> None:
     loader.load_pipeline(path, workspace=REPOSITORY)
     VALIDATOR.validate(as_data(path.read_text()))
+
+
+# ---------------------------------------------------------------- value shapes both agree on
+
+
+def agree(workspace: Path, text: str, pointer: str, value: str) -> tuple[bool, bool]:
+    """Whether the schema at `pointer` and the loader (loading `text`) accept the value."""
+    schema_accepts = jsonschema.Draft202012Validator(
+        {**at(pointer), "$defs": SCHEMA["$defs"]}
+    ).is_valid(value)
+    try:
+        loader.load_pipeline_text(text, file="ci.yml", workspace=workspace)
+    except PipelineInvalid:
+        return schema_accepts, False
+    return schema_accepts, True
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("8080:8000", True),
+        ("127.0.0.1:8081:8001", True),
+        ("1:65535", True),
+        ("0.0.0.0:8080:80", False),
+        ("localhost:8080:80", False),
+        ("[::1]:8080:80", False),
+        ("8080", False),
+        ("0:80", False),
+        ("80:65536", False),
+        ("08080:80", False),
+        ("8080:80/udp", False),
+        ("8000-8010:8000", False),
+        (" 8080:80", False),
+    ],
+)
+def test_port_mappings(workspace: Path, value: str, valid: bool) -> None:
+    text = delivery(deploy=f"environment: staging, package: p, service: web, ports: ['{value}']")
+    assert agree(workspace, text, "/$defs/portMapping", value) == (valid, valid)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("127.0.0.1:8080", True),
+        ("localhost:1", True),
+        ("db.internal-1:65535", True),
+        ("localhost", False),
+        ("localhost:0", False),
+        ("localhost:65536", False),
+        ("[::1]:8080", False),
+        ("-a:80", False),
+        ("a b:80", False),
+        ("http://a:80", False),
+    ],
+)
+def test_tcp_addresses(workspace: Path, value: str, valid: bool) -> None:
+    text = delivery(verify=f"deployment: d, checks: [{{tcp: '{value}'}}]")
+    assert agree(workspace, text, "/$defs/tcpAddress", value) == (valid, valid)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("https://example.com/health?full=1#x", True),
+        ("http://a", True),
+        ("HTTP://a", False),
+        ("ftp://a", False),
+        ("http://", False),
+        ("http:///path", False),
+        ("http://a b/", False),
+        ("127.0.0.1:8080/health", False),
+    ],
+)
+def test_urls(workspace: Path, value: str, valid: bool) -> None:
+    text = delivery(verify=f"deployment: d, baseline: {{url: '{value}'}}")
+    assert agree(workspace, text, "/$defs/url", value) == (valid, valid)
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("dist/", True),
+        ("reports/junit.xml", True),
+        (".github", True),
+        ("a/./b", True),
+        ("..a", True),
+        ("/dist", False),
+        ("..", False),
+        ("a/../b", False),
+        (".", False),
+        ("./", False),
+        ("././", False),
+        ("  ", False),
+    ],
+)
+def test_artifact_paths(workspace: Path, value: str, valid: bool) -> None:
+    text = job_t(f"artifacts: ['{value}']")
+    assert agree(workspace, text, "/$defs/artifacts/items", value) == (valid, valid)
