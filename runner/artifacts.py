@@ -34,10 +34,17 @@ def _digest(path: Path) -> str:
 def _files(root: Path, relative: str) -> list[Path]:
     found = root / relative
     if found.is_file():
-        return [found]
-    if found.is_dir():
-        return sorted(p for p in found.rglob("*") if p.is_file())
-    raise ArtifactError(f"artifact {relative!r} is not in the workspace")
+        files = [found]
+    elif found.is_dir():
+        files = sorted(p for p in found.rglob("*") if p.is_file())
+    else:
+        raise ArtifactError(f"artifact {relative!r} is not in the workspace")
+    inside = root.resolve()
+    for path in files:  # a symlink must not smuggle a host file into the artifacts
+        if not path.resolve().is_relative_to(inside):
+            name = path.relative_to(root).as_posix()
+            raise ArtifactError(f"artifact {name!r} links outside the workspace")
+    return files
 
 
 def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) -> Path:

@@ -6,6 +6,8 @@ is what the report shows when a deadline passes.
 
 from __future__ import annotations
 
+import http.client
+import math
 import re
 import socket
 import statistics
@@ -47,7 +49,7 @@ def http_probe(check: HealthCheck, get: Callable[[str], Response] = fetch) -> Pr
     def probe() -> str | None:
         try:
             answer = get(check.target)
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:
             return f"GET {check.target}: {error}"
         if answer.status != check.status:
             return f"GET {check.target}: status {answer.status}, expected {check.status}"
@@ -141,9 +143,11 @@ class Measured:
 
 
 def percentile(values: list[float], share: float) -> float:
-    """Nearest-rank percentile of a non-empty list."""
+    """Nearest-rank percentile of a non-empty list: the smallest value with at least
+    `share` of the values at or below it."""
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))]
+    rank = math.ceil(share * len(ordered))
+    return ordered[max(0, min(len(ordered), rank) - 1)]
 
 
 def measure(baseline: Baseline, get: Callable[[str], Response] = fetch) -> Measured:
@@ -154,7 +158,7 @@ def measure(baseline: Baseline, get: Callable[[str], Response] = fetch) -> Measu
         started = time.perf_counter()
         try:
             ok = 200 <= get(baseline.url).status < 300
-        except OSError:
+        except (OSError, http.client.HTTPException):
             ok = False
         latencies.append(time.perf_counter() - started)
         errors += not ok
