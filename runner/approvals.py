@@ -8,6 +8,7 @@ it while the run waits; `dockstep run --approve JOB` gives it up front for scrip
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,8 +54,15 @@ class Gate:
         self._approved = set(approved)
         self._cancelled = cancelled or threading.Event()
 
-    def wait(self, job: str, environment: str, say: Callable[[str], None]) -> None:
-        """Return once `job` is approved; raise when it cannot be, or the run is cancelled."""
+    def wait(
+        self,
+        job: str,
+        environment: str,
+        say: Callable[[str], None],
+        timeout: float | None = None,
+    ) -> None:
+        """Return once `job` is approved; raise when it cannot be, when the job's `timeout`
+        passes first, or when the run is cancelled."""
         command = f"dockstep approve {self._run_id} {job}"
         if job in self._approved or approval_file(self._run_dir, job).exists():
             say(f"deploy to {environment} approved")
@@ -66,9 +74,12 @@ class Gate:
                 f"interactively and approve with `{command}`"
             )
         say(f"waiting for approval to deploy to {environment}: run `{command}`")
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not approval_file(self._run_dir, job).exists():
             if self._cancelled.wait(POLL):
                 raise ApprovalMissing(f"job {job!r}: cancelled while waiting for approval")
+            if deadline is not None and time.monotonic() > deadline:
+                raise ApprovalMissing(f"job {job!r}: no approval within its timeout")
         say(f"deploy to {environment} approved")
 
     def cancel(self) -> None:

@@ -141,7 +141,7 @@ class Delivery:
             )
         environment = self._environments[spec.environment]
         if environment.approval:
-            self._gate.wait(job.name, environment.name, log.line)
+            self._gate.wait(job.name, environment.name, log.line, timeout=job.timeout)
         image = packaged.pushed[0] if packaged.pushed else packaged.image
         deployment = self._deployer.deploy(spec, environment, image, log.line)
         with self._lock:

@@ -87,7 +87,7 @@ def push_retrying(
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(policy.attempts),
         wait=tenacity.wait_exponential_jitter(
-            initial=policy.delay,
+            multiplier=policy.delay,
             exp_base=policy.backoff,
             max=policy.max_delay,
             jitter=policy.delay,
