@@ -85,18 +85,19 @@ def validate(pipeline: Path, allow_unpinned: bool) -> None:
 
 
 EVENTS = ["push", "pull_request", "tag", "schedule", "manual", "webhook"]
-
-
-@main.command()
-@PIPELINE
-@click.option("--job", "jobs", multiple=True, help="Plan only this job and what it needs.")
-@click.option(
+EVENT = click.option(
     "--event",
     default="push",
     show_default=True,
     type=click.Choice(EVENTS),
     help="The event `if:` conditions see.",
 )
+
+
+@main.command()
+@PIPELINE
+@click.option("--job", "jobs", multiple=True, help="Plan only this job and what it needs.")
+@EVENT
 @ALLOW_UNPINNED
 def plan(pipeline: Path, jobs: tuple[str, ...], event: str, allow_unpinned: bool) -> None:
     """Show what runs, in which order, and what runs in parallel."""
@@ -146,13 +147,7 @@ def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
     metavar="NAME=VALUE",
     help="Set a variable; overrides the pipeline's env.",
 )
-@click.option(
-    "--event",
-    default="push",
-    show_default=True,
-    type=click.Choice(EVENTS),
-    help="The event `if:` conditions see.",
-)
+@EVENT
 @click.option(
     "--approve",
     "approve",

@@ -568,3 +568,77 @@ class DepsJob:
 @pytest.fixture
 def deps(workspace: Workspace, cache_area: CacheArea) -> DepsJob:
     return DepsJob(workspace, cache_area)
+
+
+# ---------------------------------------------------------------- delivery: services, packages
+
+# A proxy in front of the registry that can answer chosen statuses (proxy.py).
+from docker.models.containers import Container  # noqa: E402
+
+from tests.integration.proxy import proxy  # noqa: E402, F401
+
+SERVICE_LABEL = "io.dockstep.service"
+
+
+def _remove_containers(engine: docker.DockerClient, names: list[str], token: str) -> list[str]:
+    """Remove these containers, and every container labelled with the token; what was there."""
+    found: list[str] = []
+    for name in names:
+        try:
+            engine.containers.get(name).remove(force=True, v=True)
+        except docker.errors.NotFound:
+            continue
+        found.append(name)
+    for container in engine.containers.list(all=True, filters={"label": f"{TEST_TOKEN}={token}"}):
+        try:
+            container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            continue
+    return found
+
+
+@dataclass
+class Deliveries:
+    """One test's share of the engine for package and deploy jobs.
+
+    Service names carry `token`, so no two tests (or a user's own services) collide; a
+    package labelled with `labels` is removed, with every tag it got, at the end.
+    """
+
+    engine: docker.DockerClient
+    token: str
+    services: list[str] = field(default_factory=list)
+
+    def service(self, name: str = "web") -> str:
+        """A service name of this test; it and `<name>-previous` are removed at the end."""
+        return self.keep(f"{name}-{self.token}")
+
+    def keep(self, service: str) -> str:
+        """Remove `service` and `service-previous` at the end, whatever the test did."""
+        self.services.append(service)
+        return service
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels for a package job (or a container) that make it this test's."""
+        return {TEST_TOKEN: self.token}
+
+    def container(self, name: str) -> Container | None:
+        """The container of this name, running or not; None when there is none."""
+        try:
+            return self.engine.containers.get(name)
+        except docker.errors.NotFound:
+            return None
+
+
+@pytest.fixture
+def deliveries(engine: docker.DockerClient, cache_tokens: list[str]) -> Iterator[Deliveries]:
+    """Deployed service containers and `<service>-previous` are removed after the test, then
+    the images its package jobs built (labelled with its token), pushed tags included."""
+    token = uuid.uuid4().hex[:10]
+    cache_tokens.append(token)  # what is still in use now is swept at the session's end
+    area = Deliveries(engine=engine, token=token)
+    yield area
+    names = [n for s in area.services for n in (s, f"{s}-previous")]
+    _remove_containers(engine, names, token)
+    _sweep_token(engine, token)
