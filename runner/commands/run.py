@@ -259,14 +259,17 @@ def _finish(prepared: Prepared, results: list[JobResult], *, interrupted: bool) 
     console, run_id = prepared.console, prepared.settings.run_id
     console.note("")
     console.note(report.table(results))
-    if prepared.options.report_file:
-        document = report.to_json(
-            results,
-            run_id=run_id,
-            pipeline=prepared.pipeline.path,
-            mask=console.mask,
-            interrupted=interrupted,
-        )
-        prepared.options.report_file.write_text(document + "\n")
+    document = report.to_json(
+        results,
+        run_id=run_id,
+        pipeline=prepared.pipeline.path,
+        mask=console.mask,
+        interrupted=interrupted,
+    )
+    # every run keeps its report beside its logs; --report puts a copy where asked
+    prepared.run_dir.mkdir(parents=True, exist_ok=True)
+    for path in (prepared.run_dir / "report.json", prepared.options.report_file):
+        if path is not None:
+            path.write_text(document + "\n")
     console.note(f"pipeline {report.verdict(results, interrupted=interrupted)} (run {run_id})")
     return report.exit_code(results, interrupted=interrupted)
