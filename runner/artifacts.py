@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import DockstepError
@@ -47,8 +49,14 @@ def _files(root: Path, relative: str) -> list[Path]:
     return files
 
 
-def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) -> Path:
-    """Copy the paths into the run directory and write the manifest; the archive's folder."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Archive:
+    folder: Path
+    files: Mapping[str, str]  # relative name -> sha256, as the runner recorded them
+
+
+def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) -> Archive:
+    """Copy the paths into the run directory and write the manifest."""
     target = run_dir / "artifacts" / job
     files = {}
     for relative in paths:
@@ -58,21 +66,33 @@ def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) ->
             shutil.copy2(source, target / name)
             files[name] = _digest(target / name)
     (target / MANIFEST).write_text(json.dumps({"job": job, "files": files}, indent=2) + "\n")
-    return target
+    return Archive(folder=target, files=files)
 
 
-def verified(job: str, run_dir: Path) -> Path:
-    """The archive of `job`, once every file matches its manifest checksum."""
+def verified(job: str, run_dir: Path, expected: Mapping[str, str] | None = None) -> Path:
+    """The archive of `job`, once its files are exactly the recorded ones, checksums and all.
+
+    The run directory sits in the workspace, which every job may write, so the runner
+    passes the digests it recorded itself (`expected`); the manifest is only the fallback.
+    """
     target = run_dir / "artifacts" / job
-    try:
-        manifest = json.loads((target / MANIFEST).read_text())
-    except (OSError, ValueError) as error:
-        raise ArtifactError(f"artifacts of {job!r}: no readable manifest ({error})") from error
-    for name, expected in manifest["files"].items():
+    files = dict(expected) if expected is not None else _manifest(job, target)
+    for name, digest in files.items():
         path = target / name
-        if not path.is_file() or _digest(path) != expected:
+        if not path.is_file() or _digest(path) != digest:
             raise ArtifactError(f"artifacts of {job!r}: {name} does not match its checksum")
+    present = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
+    extra = sorted(present - set(files) - {MANIFEST})
+    if extra:
+        raise ArtifactError(f"artifacts of {job!r}: {extra[0]} was added after the job ended")
     return target
+
+
+def _manifest(job: str, target: Path) -> dict[str, str]:
+    try:
+        return dict(json.loads((target / MANIFEST).read_text())["files"])
+    except (OSError, ValueError, KeyError) as error:
+        raise ArtifactError(f"artifacts of {job!r}: no readable manifest ({error})") from error
 
 
 def mount_point(job: str) -> str:

@@ -267,6 +267,8 @@ class DockerEngine:
             return None
         except docker.errors.DockerException as error:
             raise EngineError(f"inspecting {name}: {_explain(error)}") from error
+        if str(info["Name"]).lstrip("/") != name:
+            return None  # the engine also matches a container whose id starts with `name`
         return ContainerInfo(
             id=str(info["Id"]),
             name=str(info["Name"]).lstrip("/"),

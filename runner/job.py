@@ -55,6 +55,7 @@ class JobRunner:
         self._clock = clock
         self._keep = keep
         self._slots: dict[str, ContainerSlot] = {}
+        self._archives: dict[str, artifacts.Archive] = {}  # digests kept out of jobs' reach
         self._cancelled = threading.Event()
         self._steps = StepRunner(engine, settings, clock=clock, cancelled=self._cancelled)
 
@@ -125,17 +126,19 @@ class JobRunner:
         """The verified artifacts of the jobs this one waits for, mounted read-only."""
         mounts = []
         for producer in self._upstream.get(job.name, ()):
-            if (self._log_dir / "artifacts" / producer).is_dir():
-                source = artifacts.verified(producer, self._log_dir)
+            recorded = self._archives.get(producer)
+            if recorded is not None:
+                source = artifacts.verified(producer, self._log_dir, recorded.files)
                 target = artifacts.mount_point(producer)
                 mounts.append(Mount(source=str(source), target=target, read_only=True))
                 log.line(f"artifacts of {producer} (checksums verified) at {target}")
         return tuple(mounts)
 
     def _archive(self, job: Job, result: JobResult, log: JobLog) -> JobResult:
-        folder = artifacts.archive(job.name, job.artifacts, self._settings.workspace, self._log_dir)
-        log.line(f"archived artifacts to {folder}")
-        return replace(result, outputs=(*result.outputs, ("artifacts", str(folder))))
+        made = artifacts.archive(job.name, job.artifacts, self._settings.workspace, self._log_dir)
+        self._archives[job.name] = made
+        log.line(f"archived artifacts to {made.folder}")
+        return replace(result, outputs=(*result.outputs, ("artifacts", str(made.folder))))
 
     @staticmethod
     def _announce(job: Job, log: JobLog) -> None:

@@ -17,7 +17,8 @@ SEMVER = re.compile(r"v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)
 TAG_LIMIT = 128
 # What a registry says when retrying cannot help: auth, missing repository, bad manifest.
 PERMANENT = re.compile(
-    r"unauthori[sz]ed|authentication required|denied|forbidden|\b40[134]\b|not found"
+    r"unauthori[sz]ed|authentication required|no basic auth credentials|denied|forbidden"
+    r"|\b40[134]\b|not found"
     r"|manifest[ _]invalid|manifest unknown|name[ _]invalid|tag[ _]invalid",
     re.IGNORECASE,
 )
