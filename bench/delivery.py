@@ -103,7 +103,8 @@ def deploy_span(workspace: Path, path: Path, base: str) -> float:
 
 def raw_package(build: list[str], image: str) -> Callable[[], None]:
     def action() -> None:
-        sh(*build)
+        # the engine's CLI warns on stderr that its legacy builder is deprecated
+        subprocess.run(build, check=True, capture_output=True)
         sh("docker", "push", image)
 
     return action

@@ -99,16 +99,17 @@ class JobRunner:
             return self._result(job, done.status, started, reason=done.reason, outputs=done.outputs)
         resolved = self._images.resolve(job, log.write)
         self._announce(job, log)
-        volumes = self._installer.volumes(job, resolved) + self._handed_over(job, log)
+        caches = self._installer.volumes(job, resolved)
+        handed = self._handed_over(job, log)  # not for the install: its key does not cover them
         timer = self._deadline(slot, job.timeout)
         try:
             cached = (
-                self._installer.install(job, resolved, volumes, slot, log) if job.install else None
+                self._installer.install(job, resolved, caches, slot, log) if job.install else None
             )
             image = cached.image if cached else resolved.id
             single = single_shot(job)
             spec = containers.job_spec(
-                self._settings, job, image, main_step=single, volumes=volumes
+                self._settings, job, image, main_step=single, volumes=caches + handed
             )
             if not slot.create(spec) or (not single and not slot.start()):
                 stopped = slot.stopped_because or Status.CANCELLED
