@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import PurePosixPath
 
 import yaml
 
 from runner.model import CacheSpec, CacheVolume, Install, Pairs
+from runner.values import read_relative
 from runner.yamlnodes import (
     STR,
     Doc,
@@ -83,14 +83,7 @@ def read_keys(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
 
 def _glob(doc: Doc, node: yaml.Node, path: str) -> str | None:
     """A relative glob that stays in the workspace (no leading `/`, no `..`), normalised."""
-    value = read_text(doc, node, path)
-    if value is None:
-        return None
-    parts = PurePosixPath(value)
-    if parts.is_absolute() or ".." in parts.parts:
-        wrong(doc, node, path, "a glob relative to the workspace, without '..'")
-        return None
-    return str(parts)
+    return read_relative(doc, node, path, "a glob relative to the workspace")
 
 
 # ---------------------------------------------------------------- cache

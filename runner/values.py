@@ -158,14 +158,16 @@ def read_workdir(doc: Doc, node: yaml.Node, path: str) -> str | None:
     return None
 
 
-def read_relative(doc: Doc, node: yaml.Node, path: str) -> str | None:
+def read_relative(
+    doc: Doc, node: yaml.Node, path: str, what: str = "a relative path inside the workspace"
+) -> str | None:
     """A relative path that stays where it starts (no leading `/`, no `..`), normalised."""
     value = read_text(doc, node, path)
     if value is None:
         return None
     parts = PurePosixPath(value)
     if parts.is_absolute() or ".." in parts.parts:
-        wrong(doc, node, path, "a relative path inside the workspace, without '..'")
+        wrong(doc, node, path, f"{what}, without '..'")
         return None
     return str(parts)
 
