@@ -18,16 +18,11 @@ from runner.model import CacheVolume, Install, Job
 FORMAT = "1"  # bump when the key's recipe changes, so old layers stop matching
 LAYER_REPOSITORY = "dockstep-cache"
 LOCKFILES = (
-    "uv.lock",
-    "poetry.lock",
+    "*.lock",  # uv, poetry, Pipfile, yarn, Cargo, Gemfile, composer, requirements*.lock…
     "requirements*.txt",
-    "Pipfile.lock",
     "package-lock.json",
     "pnpm-lock.yaml",
-    "yarn.lock",
-    "Cargo.lock",
     "go.sum",
-    "Gemfile.lock",
 )
 
 

@@ -230,7 +230,7 @@ def cache_ls() -> None:
     "--older-than",
     default=None,
     metavar="AGE",
-    help="Remove entries not used for this long, e.g. 7d [default: 7d unless --keep].",
+    help="Remove entries not used for this long, e.g. 7d [default: 7d].",
 )
 @click.option(
     "--keep",
@@ -238,18 +238,19 @@ def cache_ls() -> None:
     default=None,
     help="Keep the N most recently used entries of each job.",
 )
-@click.option("--all", "everything", is_flag=True, help="Remove every entry.")
-def cache_prune(older_than: str | None, keep: int | None, everything: bool) -> None:
-    """Remove cache entries that were not used lately."""
+@click.option("--all", "everything", is_flag=True, help="Remove every entry, used or not.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def cache_prune(older_than: str | None, keep: int | None, everything: bool, dry_run: bool) -> None:
+    """Remove cache entries not used for a while (all projects on this engine)."""
     from runner.commands.cache import prune
 
-    if everything:
-        age, keep = None, None
-    elif older_than is None and keep is not None:
-        age = None
-    else:
-        age = _age(older_than or "7d")
-    _exit_with(lambda: prune(dict(os.environ), older_than=age, keep=keep))
+    age = None if everything else _age(older_than or "7d")
+    if not everything and not age:
+        raise click.BadParameter(
+            "must be longer than 0; use --all to remove everything", param_hint="--older-than"
+        )
+    keep = None if everything else keep
+    _exit_with(lambda: prune(dict(os.environ), older_than=age, keep=keep, dry_run=dry_run))
 
 
 @cache.command("key")

@@ -50,11 +50,23 @@ def container_name(run_id: str, job: str) -> str:
     return f"dockstep-{run_id}-{job}"
 
 
+def expansion_base(settings: RunSettings) -> dict[str, str]:
+    """What `${NAME}` can name before any env layer: the built-ins, then --var values."""
+    return {**dict(settings.builtins), **dict(settings.variables)}
+
+
+def run_variables(settings: RunSettings) -> dict[str, str]:
+    """Built-ins, the pipeline's env (expanded) and --var: what build args can name."""
+    base = expansion_base(settings)
+    return {**base, **expand_layers([settings.pipeline_env, settings.variables], base)}
+
+
 def step_env(settings: RunSettings, job: Job, step: Step | None = None) -> Pairs:
-    """Env merged pipeline < job < step < --var, expanded against the built-ins."""
+    """Env merged pipeline < job < step < --var, expanded against the built-ins and --var."""
     builtins = {**dict(settings.builtins), "DOCKSTEP_JOB": job.name}
+    base = {**expansion_base(settings), "DOCKSTEP_JOB": job.name}
     layers = [settings.pipeline_env, job.env, step.env if step else (), settings.variables]
-    merged = {**builtins, **expand_layers(layers, builtins), **dict(settings.secrets)}
+    merged = {**builtins, **expand_layers(layers, base), **dict(settings.secrets)}
     if settings.user:
         merged.setdefault("HOME", HOME)
     if settings.ca_bundle:

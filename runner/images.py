@@ -70,12 +70,14 @@ class ImageResolver:
         if image.build is not None:
             return self._build(job, image.build, log)
         reference = image.reference or ""
-        present = None if job.pull is PullPolicy.ALWAYS else self._engine.image_id(reference)
+        local_id = reference.startswith("sha256:")  # ids are never pulled, whatever the policy
+        always = job.pull is PullPolicy.ALWAYS and not local_id
+        present = None if always else self._engine.image_id(reference)
         if present:
             return ResolvedImage(id=present, pinned=reference)
         if job.pull is PullPolicy.NEVER:
             raise ImageUnavailable(job.name, reference, "not present locally and pull is 'never'")
-        if reference.startswith("sha256:"):
+        if local_id:
             raise ImageUnavailable(
                 job.name,
                 reference,

@@ -40,6 +40,13 @@ class Installer:
     ) -> CacheOutcome:
         """The job's install layer: found by its key, or installed and committed now."""
         key = self.key(job, image)
+        assert job.install is not None
+        if job.install.auto_keys and not any(n.startswith("file:") for n, _ in key.inputs):
+            log.line(
+                "warning: install keys: auto found no lockfile at the workspace root, so "
+                "the cache follows only the image and the commands; list the files the "
+                "install reads in install.keys"
+            )
         found = self._layers.lookup(key, job.cache.registry)
         if found:
             log.line(f"cache {found.status.value}: {key.short}; install skipped")
@@ -82,8 +89,13 @@ class Installer:
             output=log.write,
         )
         log.flush()
-        if code != 0 or slot.stopped_because:
-            raise InstallFailed(job.name, f"exited {code}")
+        if slot.stopped_because:
+            raise InstallFailed(job.name, f"was stopped ({slot.stopped_because.value})")
+        if code != 0:
+            raise InstallFailed(
+                job.name,
+                f"exited {code} (it runs with the workspace read-only: it must write outside it)",
+            )
         layer, warning = self._layers.store(
             key,
             container=slot.container,
@@ -101,7 +113,7 @@ class Installer:
         assert job.install is not None
         settings = self._settings
         layers = [settings.pipeline_env, job.env, job.install.env, settings.variables]
-        return expand_layers(layers, dict(settings.builtins))
+        return expand_layers(layers, containers.expansion_base(settings))
 
     def exec_env(self, job: Job) -> Pairs:
         """What the install sees: its variables, CI=true, the CA bundle and the secrets."""

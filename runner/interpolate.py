@@ -30,7 +30,10 @@ class UndefinedVariable(DockstepError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"undefined variable ${{{name}}}")
-        self.hint = f"Define {name} in env:, or write ${{{name}:-default}} to fall back."
+        self.hint = (
+            f"Define {name} in env:, pass --var {name}=VALUE, or write ${{{name}:-default}} "
+            "to fall back."
+        )
 
 
 def expand(text: str, variables: Mapping[str, str]) -> str:

@@ -16,7 +16,9 @@ def use_colour(stream: TextIO, environ: Mapping[str, str]) -> bool:
     """Colour on a terminal unless NO_COLOR is set (https://no-color.org)."""
     if environ.get("NO_COLOR"):
         return False
-    return bool(environ.get("FORCE_COLOR")) or stream.isatty()
+    if environ.get("FORCE_COLOR"):
+        return environ["FORCE_COLOR"] not in ("0", "false")
+    return stream.isatty()
 
 
 class Console:

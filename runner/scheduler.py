@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from runner.model import Job
@@ -80,6 +81,7 @@ class Scheduler:
         limit = run.stage_index(failed.stage)
         for name in run.running_names():
             if run.stage_index(run.planned[name].job.stage) > limit:
+                run.why_cancelled[name] = f"cancelled: {failed.name} {failed.status.value}"
                 self._executor.cancel(name)
 
 
@@ -92,6 +94,7 @@ class _Run:
         self.planned = {p.name: p for p in plan.jobs}
         self.results: dict[str, JobResult] = {}
         self.running: dict[cf.Future[JobResult], str] = {}
+        self.why_cancelled: dict[str, str] = {}  # running jobs stopped by a failure
         self.pending = [p for p in plan.jobs if p.skip_reason is None]
         for p in plan.jobs:
             if p.skip_reason is not None:
@@ -130,6 +133,8 @@ class _Run:
         for future in done:
             self.running.pop(future)
             result = future.result()
+            if result.status is Status.CANCELLED and result.name in self.why_cancelled:
+                result = replace(result, reason=self.why_cancelled[result.name])
             self.results[result.name] = result
             collected.append(result)
         return collected

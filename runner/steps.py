@@ -83,9 +83,12 @@ class StepRunner:
         finally:
             if timer:
                 timer.cancel()
+        status = _status(step, code, slot)
+        if status is Status.ALLOWED_FAILURE:
+            log.line(f"step {step.name!r} exited {code}; allowed to fail, carrying on")
         return StepResult(
             name=step.name,
-            status=_status(step, code, slot),
+            status=status,
             exit_code=code,
             started_at=started,
             finished_at=self._clock(),

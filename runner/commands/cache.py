@@ -12,6 +12,7 @@ import click
 from tabulate import tabulate
 
 from runner.commands.run import RunOptions, prepare
+from runner.containers import run_variables
 from runner.docker_engine import DockerEngine
 from runner.engine import ContainerEngine, Resource
 from runner.errors import EngineError, UsageError
@@ -124,12 +125,22 @@ def doomed(
     return chosen
 
 
-def prune(environ: Mapping[str, str], *, older_than: float | None, keep: int | None) -> int:
+def prune(
+    environ: Mapping[str, str],
+    *,
+    older_than: float | None,
+    keep: int | None,
+    dry_run: bool = False,
+) -> int:
     usage = Usage(cache_dir(environ))
     with closing(DockerEngine()) as engine:
         chosen = doomed(entries(engine, usage), older_than=older_than, keep=keep, now=time.time())
         freed = 0
         for entry in chosen:
+            if dry_run:
+                click.echo(f"would remove {entry.kind} {entry.key[:16]} ({entry.job})")
+                freed += entry.size
+                continue
             try:
                 _remove(engine, entry)
             except EngineError as error:
@@ -138,7 +149,7 @@ def prune(environ: Mapping[str, str], *, older_than: float | None, keep: int | N
             usage.forget(entry.key)
             freed += entry.size
             click.echo(f"removed {entry.kind} {entry.key[:16]} ({entry.job})")
-    click.echo(f"freed {human_size(freed)}")
+    click.echo(f"{'would free' if dry_run else 'freed'} {human_size(freed)}")
     return 0
 
 
@@ -159,11 +170,7 @@ def show_key(pipeline: Path, job_name: str, environ: Mapping[str, str], cwd: Pat
     if job.install is None:
         raise UsageError(f"job {job_name!r} has no install: nothing is cached for it")
     settings = prepared.settings
-    variables = {
-        **dict(settings.builtins),
-        **dict(settings.pipeline_env),
-        **dict(settings.variables),
-    }
+    variables = run_variables(settings)
     with closing(DockerEngine()) as engine:
         pinned = ImageResolver(engine, settings.workspace, variables).pinned(job)
         installer = Installer(engine, settings, LayerCache(engine, prepared.cache_dir))

@@ -14,11 +14,13 @@ from pathlib import Path
 
 from runner import cleanup, gitinfo, registry, report
 from runner.approvals import Gate
-from runner.containers import RunSettings, host_user
+from runner.containers import RunSettings, host_user, run_variables, step_env
 from runner.delivery import Delivery
 from runner.docker_engine import DockerEngine
 from runner.engine import ContainerEngine
+from runner.errors import UsageError
 from runner.images import ImageResolver
+from runner.interpolate import UndefinedVariable, expand
 from runner.job import JobRunner
 from runner.layers import LayerCache, cache_dir
 from runner.loader import load_pipeline
@@ -62,8 +64,13 @@ def new_run_id(now: float) -> str:
 
 def ca_bundle(choice: str | None, environ: Mapping[str, str]) -> Path | None:
     chosen = environ.get("DOCKSTEP_CA_BUNDLE") if choice is None else choice
+    if chosen:
+        path = Path(chosen).resolve()
+        if not path.is_file():  # Docker would create a directory there, as root
+            raise UsageError(f"CA bundle {chosen}: no such file (--ca-bundle, DOCKSTEP_CA_BUNDLE)")
+        return path
     if chosen is not None:
-        return Path(chosen).resolve() if chosen else None
+        return None
     return next((Path(p) for p in CA_CANDIDATES if Path(p).is_file()), None)
 
 
@@ -156,6 +163,7 @@ def prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> Prepa
         user=host_user(os.getuid(), os.getgid()),
         ca_bundle=ca_bundle(options.ca_bundle, environ),
     )
+    _check_before_docker(settings, chosen, options.report_file)
     return Prepared(
         options=options,
         pipeline=pipeline,
@@ -164,20 +172,38 @@ def prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> Prepa
         console=default_console(environ, Masker.of([*secret_values.values(), *(auth or ())])),
         run_dir=workspace / ".dockstep" / "runs" / run_id,
         cache_dir=cache_dir(environ),
-        keep=environ.get(cleanup.KEEP_ENV) == "1",
+        keep=environ.get(cleanup.KEEP_ENV, "").lower() in ("1", "true", "yes"),
         revision=revision,
         auth=auth,
         interactive=sys.stdin.isatty() and environ.get("CI") != "true",
     )
 
 
+def _check_before_docker(settings: RunSettings, chosen: Plan, report_file: Path | None) -> None:
+    """Mistakes that would otherwise surface only mid-run: undefined `${NAME}`s in every
+    runnable job's env and build args, and a report that could not be written."""
+    if report_file is not None and not report_file.resolve().parent.is_dir():
+        raise UsageError(f"--report {report_file}: its directory does not exist")
+    try:
+        variables = run_variables(settings)
+    except UndefinedVariable as error:
+        error.args = (f"pipeline env: {error}",)
+        raise
+    for planned in chosen.runnable():
+        job = planned.job
+        try:
+            for step in (*job.steps, None):  # None: the job's own env
+                step_env(settings, job, step)
+            for value in dict(job.image.build.args if job.image.build else ()).values():
+                expand(value, variables)
+        except UndefinedVariable as error:
+            error.args = (f"job {job.name!r}: {error}",)
+            raise
+
+
 def _execute(engine: ContainerEngine, prepared: Prepared) -> tuple[list[JobResult], bool]:
     settings, options = prepared.settings, prepared.options
-    variables = {
-        **dict(settings.builtins),
-        **dict(settings.pipeline_env),
-        **dict(settings.variables),
-    }
+    variables = run_variables(settings)
     images = ImageResolver(engine, settings.workspace, variables)
     layers = LayerCache(engine, prepared.cache_dir, enabled=options.use_cache)
     runner = JobRunner(
@@ -272,4 +298,9 @@ def _finish(prepared: Prepared, results: list[JobResult], *, interrupted: bool) 
         if path is not None:
             path.write_text(document + "\n")
     console.note(f"pipeline {report.verdict(results, interrupted=interrupted)} (run {run_id})")
+    if prepared.keep:
+        console.note(
+            f"{cleanup.KEEP_ENV} is set: the run's containers and network were kept; "
+            "remove them with `dockstep clean` once this process has ended"
+        )
     return report.exit_code(results, interrupted=interrupted)

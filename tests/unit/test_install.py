@@ -77,6 +77,9 @@ def test_a_failed_install_fails_the_job_and_stores_nothing(tmp_path: Path) -> No
     engine = FakeEngine(script=lambda c: (5, b"") if c == "install-deps" else (0, b""))
     result = run_pipeline(TEXT, workspace(tmp_path), engine).results["test"]
     assert result.status.value == "failed"
-    assert result.reason == "job 'test': install exited 5; no cache layer was stored"
+    assert result.reason == (
+        "job 'test': install exited 5 (it runs with the workspace read-only: it must write "
+        "outside it); no cache layer was stored"
+    )
     assert "commit" not in [c for c, _ in engine.calls]
     assert not any(c == "exec" and s == "run-tests" for c, s in engine.calls)

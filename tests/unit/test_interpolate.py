@@ -44,7 +44,7 @@ def test_undefined_variable_names_it_and_exits_2() -> None:
     assert caught.value.exit_code == EXIT_INVALID
     assert caught.value.render() == (
         "error: undefined variable ${NOPE}\n"
-        "Define NOPE in env:, or write ${NOPE:-default} to fall back."
+        "Define NOPE in env:, pass --var NOPE=VALUE, or write ${NOPE:-default} to fall back."
     )
 
 
