@@ -8,6 +8,7 @@ The only place that prints errors and chooses the process's exit code.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -62,7 +63,7 @@ def _variables(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     parsed = {}
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not name:
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         parsed[name] = value
     return pairs(parsed)
@@ -84,6 +85,13 @@ def validate(pipeline: Path, allow_unpinned: bool) -> None:
     _exit_with(lambda: command(pipeline, Path.cwd(), allow_unpinned=allow_unpinned))
 
 
+VARIABLES = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a variable; overrides the pipeline's env.",
+)
 EVENTS = ["push", "pull_request", "tag", "schedule", "manual", "webhook"]
 EVENT = click.option(
     "--event",
@@ -140,13 +148,7 @@ def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the results as JSON to this file.",
 )
-@click.option(
-    "--var",
-    "variables",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Set a variable; overrides the pipeline's env.",
-)
+@VARIABLES
 @EVENT
 @click.option(
     "--approve",
@@ -256,11 +258,13 @@ def cache_prune(older_than: str | None, keep: int | None, everything: bool, dry_
 @cache.command("key")
 @click.argument("job")
 @PIPELINE
-def cache_key(job: str, pipeline: Path) -> None:
-    """Print a job's cache key and the inputs that made it."""
+@VARIABLES
+def cache_key(job: str, pipeline: Path, variables: tuple[str, ...]) -> None:
+    """Print a job's cache key and the inputs that made it (pass the run's --var too)."""
     from runner.commands.cache import show_key
 
-    _exit_with(lambda: show_key(pipeline, job, dict(os.environ), Path.cwd()))
+    values = _variables(variables)
+    _exit_with(lambda: show_key(pipeline, job, dict(os.environ), Path.cwd(), values))
 
 
 @main.command()

@@ -182,6 +182,7 @@ class JobRunner:
             image=image,
             cache=cached.status.value if cached else None,
             cache_key=cached.key.value if cached else None,
+            cache_inputs=cached.key.inputs if cached else (),
             outputs=outputs,
             log_file=str(self._log_dir / f"{job.name}.log"),
         )

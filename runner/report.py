@@ -80,6 +80,7 @@ def _job(result: JobResult) -> dict[str, Any]:
         "image": result.image,
         "cache": result.cache,
         "cache_key": result.cache_key,
+        "cache_inputs": dict(result.cache_inputs),
         "outputs": dict(result.outputs),
         "log_file": result.log_file,
         "steps": [_step(s) for s in result.steps],

@@ -48,6 +48,7 @@ class JobResult:
     image: str | None = None
     cache: str | None = None  # hit, hit (registry), miss: for jobs with an install
     cache_key: str | None = None
+    cache_inputs: tuple[tuple[str, str], ...] = ()  # what the key was made from
     outputs: tuple[tuple[str, str], ...] = ()  # digests pushed, deployment, latency figures…
     log_file: str | None = None
 

@@ -19,6 +19,7 @@ from runner.errors import EngineError, UsageError
 from runner.images import ImageResolver, ResolvedImage
 from runner.install import Installer
 from runner.layers import LABEL_JOB, LABEL_KEY, LABEL_KIND, LayerCache, Usage, cache_dir
+from runner.model import Pairs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,16 +164,23 @@ def _remove(engine: ContainerEngine, entry: Entry) -> None:
         engine.remove_resource(volume)
 
 
-def show_key(pipeline: Path, job_name: str, environ: Mapping[str, str], cwd: Path) -> int:
+def show_key(
+    pipeline: Path,
+    job_name: str,
+    environ: Mapping[str, str],
+    cwd: Path,
+    variables: Pairs = (),
+) -> int:
     """The key a job's install has now, what made it, and whether a layer exists for it."""
-    prepared = prepare(RunOptions(pipeline=pipeline, jobs=(job_name,)), environ, cwd)
+    options = RunOptions(pipeline=pipeline, jobs=(job_name,), variables=variables)
+    prepared = prepare(options, environ, cwd, secrets=False)
     job = prepared.pipeline.job(job_name)
     if job.install is None:
         raise UsageError(f"job {job_name!r} has no install: nothing is cached for it")
     settings = prepared.settings
-    variables = run_variables(settings)
     with closing(DockerEngine()) as engine:
-        pinned = ImageResolver(engine, settings.workspace, variables).pinned(job)
+        resolver = ImageResolver(engine, settings.workspace, run_variables(settings))
+        pinned = resolver.pinned(job)
         installer = Installer(engine, settings, LayerCache(engine, prepared.cache_dir))
         key = installer.key(job, ResolvedImage(id="", pinned=pinned))
         present = engine.image_id(key.layer_tag) is not None

@@ -137,7 +137,9 @@ def _run(engine: ContainerEngine, prepared: Prepared) -> int:
     return _finish(prepared, results, interrupted=interrupted)
 
 
-def prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> Prepared:
+def prepare(
+    options: RunOptions, environ: Mapping[str, str], cwd: Path, *, secrets: bool = True
+) -> Prepared:
     """Load, plan and read secrets: a bad pipeline fails here, before any Docker call."""
     workspace = workspace_of(options.pipeline, cwd)
     pipeline = load_pipeline(
@@ -149,7 +151,8 @@ def prepare(options: RunOptions, environ: Mapping[str, str], cwd: Path) -> Prepa
     variables = {**dict(pipeline.env), **dict(options.variables)}
     context = condition_context(values, variables)
     chosen = plan(pipeline, Selection(jobs=options.jobs, context=context))
-    secret_values = read_secrets(pipeline.secrets, environ, workspace)
+    # a cache key never includes secrets: `cache key` must work without them
+    secret_values = read_secrets(pipeline.secrets, environ, workspace) if secrets else {}
     auth = registry.credentials(environ)
     settings = RunSettings(
         run_id=run_id,
