@@ -7,6 +7,7 @@ it while the run waits; `dockstep run --approve JOB` gives it up front for scrip
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -25,13 +26,32 @@ def approval_file(run_dir: Path, job: str) -> Path:
     return run_dir / "approvals" / job
 
 
+GATED = "gated.json"  # the run's deploy jobs that wait for approval, written at its start
+
+
+def record_gated(run_dir: Path, jobs: list[str]) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / GATED).write_text(json.dumps(sorted(jobs)) + "\n")
+
+
 def approve(runs: Path, run_id: str, job: str) -> Path:
-    """Record an approval for a waiting (or future) deploy of `job` in run `run_id`."""
+    """Record an approval for a deploy of `job` in run `run_id` that waits (or will)."""
     run_dir = runs / run_id
     if not run_dir.is_dir():
         known = sorted(p.name for p in runs.iterdir())[-3:] if runs.is_dir() else []
         hint = f"; recent runs: {', '.join(known)}" if known else ""
         raise UsageError(f"no run {run_id!r} under {runs}{hint}")
+    if (run_dir / "report.json").exists():
+        raise UsageError(f"run {run_id} has already ended")
+    try:
+        gated = json.loads((run_dir / GATED).read_text())
+    except (OSError, ValueError):
+        gated = None
+    if gated is not None and job not in gated:
+        waiting = ", ".join(gated) or "none"
+        raise UsageError(
+            f"job {job!r} of run {run_id} does not wait for approval (jobs that do: {waiting})"
+        )
     path = approval_file(run_dir, job)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner import cleanup, gitinfo, registry, report
-from runner.approvals import Gate
+from runner.approvals import Gate, record_gated
 from runner.containers import RunSettings, host_user, run_variables, step_env
 from runner.delivery import Delivery
 from runner.docker_engine import DockerEngine
@@ -167,6 +167,13 @@ def prepare(
         ca_bundle=ca_bundle(options.ca_bundle, environ),
     )
     _check_before_docker(settings, chosen, options.report_file)
+    deploys = {job.name for job in pipeline.jobs if job.deploy}
+    for name in options.approve:
+        if name not in deploys:
+            raise UsageError(
+                f"--approve {name}: not a deploy job of {pipeline.path} "
+                f"(deploy jobs: {', '.join(sorted(deploys)) or 'none'})"
+            )
     return Prepared(
         options=options,
         pipeline=pipeline,
@@ -232,6 +239,12 @@ def _delivery(
     engine: ContainerEngine, prepared: Prepared, variables: Mapping[str, str]
 ) -> Delivery:
     settings = prepared.settings
+    gated = [
+        p.name
+        for p in prepared.plan.runnable()
+        if p.job.deploy and p.job.deploy.environment in _needs_approval(prepared.pipeline)
+    ]
+    record_gated(prepared.run_dir, gated)
     gate = Gate(
         prepared.run_dir,
         settings.run_id,
@@ -249,6 +262,10 @@ def _delivery(
         gate=gate,
         auth=prepared.auth,
     )
+
+
+def _needs_approval(pipeline: Pipeline) -> set[str]:
+    return {e.name for e in pipeline.environments if e.approval}
 
 
 def _in_container(job: Job) -> bool:
