@@ -1,8 +1,9 @@
 """The manual gate: a deploy to an environment marked `approval: required` waits for
 `dockstep approve RUN JOB`, or fails at once when nobody can answer (no terminal, or CI).
 
-An approval is a file under the run's directory, so any shell on the machine can give
-it while the run waits; `dockstep run --approve JOB` gives it up front for scripted runs.
+An approval is a file in the user's dockstep directory (never in the workspace, which a
+job could write), so any shell of that user on the machine can give it while the run
+waits; `dockstep run --approve JOB` gives it up front for scripted runs.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def approve(runs: Path, run_id: str, job: str) -> Path:
     if not run_dir.is_dir():
         known = sorted(p.name for p in runs.iterdir())[-3:] if runs.is_dir() else []
         hint = f"; recent runs: {', '.join(known)}" if known else ""
-        raise UsageError(f"no run {run_id!r} under {runs}{hint}")
+        raise UsageError(f"no run {run_id!r} is waiting for approvals here ({runs}){hint}")
     if (run_dir / "report.json").exists():
         raise UsageError(f"run {run_id} has already ended")
     try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine import ContainerEngine, Resource
+from runner.errors import EngineError
 from runner.model import Pairs
 
 LABEL_PREFIX = "io.dockstep"
@@ -81,13 +82,17 @@ def orphans(engine: ContainerEngine, host: str | None = None) -> list[Resource]:
     return _removal_order(found)
 
 
-def remove(engine: ContainerEngine, resources: list[Resource]) -> list[Resource]:
-    ordered = _removal_order(resources)
-    for resource in ordered:
-        engine.remove_resource(resource)
-    return ordered
+def remove(engine: ContainerEngine, resources: list[Resource]) -> list[str]:
+    """Remove what can be removed; one refusal does not stop the rest. The refusals."""
+    problems = []
+    for resource in _removal_order(resources):
+        try:
+            engine.remove_resource(resource)
+        except EngineError as error:
+            problems.append(f"{resource.kind} {resource.name} was left behind: {error}")
+    return problems
 
 
-def remove_run(engine: ContainerEngine, run_id: str) -> list[Resource]:
-    """Remove everything one run created, whatever state it is in."""
+def remove_run(engine: ContainerEngine, run_id: str) -> list[str]:
+    """Remove everything one run created, whatever state it is in; what could not go."""
     return remove(engine, engine.labelled(f"{RUN}={run_id}"))

@@ -274,7 +274,7 @@ def approve(run_id: str, job: str) -> None:
     """Approve a deploy job of a run that waits for it (environments with approval: required)."""
     from runner.commands.approve import approve as command
 
-    _exit_with(lambda: command(run_id, job, Path.cwd()))
+    _exit_with(lambda: command(run_id, job, dict(os.environ)))
 
 
 @main.command()

@@ -72,6 +72,7 @@ class Delivery:
         self._lock = threading.Lock()
         self._packaged: dict[str, Packaged] = {}
         self._deployed: dict[str, Deployment] = {}
+        self._rolled_back: set[str] = set()
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -87,6 +88,9 @@ class Delivery:
         except (DockstepError, EngineError) as error:
             log.line(f"error: {error}")
             return Delivered(status=Status.FAILED, reason=str(error))
+        except (OSError, ValueError) as error:  # e.g. a URL the standard library refuses
+            log.line(f"error: {error!r}")
+            return Delivered(status=Status.FAILED, reason=f"{error.__class__.__name__}: {error}")
 
     def _package(self, job: Job, log: JobLog) -> Delivered:
         spec = job.package
@@ -143,7 +147,8 @@ class Delivery:
         if environment.approval:
             self._gate.wait(job.name, environment.name, log.line, timeout=job.timeout)
         image = packaged.pushed[0] if packaged.pushed else packaged.image
-        deployment = self._deployer.deploy(spec, environment, image, log.line)
+        env = {k: expand(v, self._variables) for k, v in (*environment.env, *spec.env)}
+        deployment = self._deployer.deploy(spec, environment, image, log.line, env=pairs(env))
         with self._lock:
             self._deployed[job.name] = deployment
         outputs = {
@@ -167,8 +172,14 @@ class Delivery:
         problem = self._checks(job, deployment, log) or self._baseline(job, outputs, log)
         if problem is None:
             return Delivered(status=Status.PASSED, outputs=pairs(outputs))
+        if self._cancelled.is_set():  # interrupted, not unhealthy: leave the deploy be
+            return Delivered(status=Status.CANCELLED, reason="cancelled during verification")
         log.line(f"verification failed: {problem}")
-        self._deployer.rollback(deployment, log.line)
+        with self._lock:  # two verify jobs failing on one deployment roll it back once
+            first = spec.deployment not in self._rolled_back
+            self._rolled_back.add(spec.deployment)
+        if first:
+            self._deployer.rollback(deployment, log.line)
         outputs["rolled_back"] = "true"
         return Delivered(
             status=Status.FAILED, reason=f"{problem}; rolled back", outputs=pairs(outputs)

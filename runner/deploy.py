@@ -43,8 +43,14 @@ class Deployer:
         self._run_id = run_id
 
     def deploy(
-        self, spec: DeploySpec, environment: Environment, image: str, say: Callable[[str], None]
+        self,
+        spec: DeploySpec,
+        environment: Environment,
+        image: str,
+        say: Callable[[str], None],
+        env: Pairs | None = None,
     ) -> Deployment:
+        """`env`: the service's variables, expanded (default: environment < deploy, as written)."""
         backup = previous_name(spec.service)
         current = self._engine.find(spec.service)
         stale = self._engine.find(backup)
@@ -63,7 +69,7 @@ class Deployer:
             previous_image=current.image if current else None,
         )
         try:
-            container = self._engine.create(self._spec(spec, environment, image))
+            container = self._engine.create(self._spec(spec, environment, image, env))
             self._engine.start(container)
         except EngineError as error:
             self.rollback(deployment, say)
@@ -82,7 +88,9 @@ class Deployer:
             previous_image=deployment.previous_image,
         )
 
-    def _spec(self, spec: DeploySpec, environment: Environment, image: str) -> ContainerSpec:
+    def _spec(
+        self, spec: DeploySpec, environment: Environment, image: str, env: Pairs | None
+    ) -> ContainerSpec:
         labels: Pairs = pairs(
             {SERVICE: spec.service, ENVIRONMENT: environment.name, DEPLOYED_BY: self._run_id}
         )
@@ -93,7 +101,7 @@ class Deployer:
             labels=labels,
             network="bridge",
             workdir="",
-            env=pairs({**dict(environment.env), **dict(spec.env)}),
+            env=env if env is not None else pairs({**dict(environment.env), **dict(spec.env)}),
             ports=spec.ports,
         )
 

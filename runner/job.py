@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -86,6 +87,11 @@ class JobRunner:
             status = slot.stopped_because or Status.FAILED
             log.line(f"error: {error}" if status is Status.FAILED else f"{status.value}: {error}")
             result = self._result(job, status, started, reason=str(error))
+        except Exception as error:  # one job's crash must not sink the run and its cleanup
+            log.line(f"internal error: {error!r}")
+            for line in traceback.format_exc().splitlines():
+                log.line(line)
+            result = self._result(job, Status.FAILED, started, reason=f"internal error: {error!r}")
         finally:
             log.close()
             slot.discard()

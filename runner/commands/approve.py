@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 
 import click
 
-from runner import approvals, gitinfo
+from runner import approvals
+from runner.layers import cache_dir
 
 
-def approve(run_id: str, job: str, cwd: Path) -> int:
-    workspace = gitinfo.toplevel(cwd) or cwd
-    path = approvals.approve(workspace / ".dockstep" / "runs", run_id, job)
+def approve(run_id: str, job: str, environ: Mapping[str, str]) -> int:
+    # Approvals live in the user's dockstep directory, not the workspace: a job could
+    # write the workspace and approve its own deploy.
+    path = approvals.approve(cache_dir(environ) / "runs", run_id, job)
     click.echo(f"approved {job} in run {run_id} ({path})")
     return 0

@@ -14,8 +14,9 @@ def clean(*, dry_run: bool = False) -> int:
     with closing(DockerEngine()) as engine:
         engine.ping()
         found = cleanup.orphans(engine)
-        if not dry_run:
-            cleanup.remove(engine, found)
+        problems = [] if dry_run else cleanup.remove(engine, found)
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
     verb = "would remove" if dry_run else "removed"
     for resource in found:
         run = resource.labels.get(cleanup.RUN, "?")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets as random
+import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,7 @@ class Prepared:
     console: Console
     run_dir: Path
     cache_dir: Path
+    approvals: Path  # outside the workspace, which every job can write
     keep: bool
     revision: gitinfo.Revision
     auth: tuple[str, str] | None  # registry credentials from the environment
@@ -132,7 +134,7 @@ def _run(engine: ContainerEngine, prepared: Prepared) -> int:
     jobs = len(prepared.plan.runnable())
     console.note(f"dockstep run {settings.run_id}: {prepared.pipeline.name} ({jobs} jobs)")
     containers = any(_in_container(p.job) for p in prepared.plan.runnable())
-    with run_network(engine, settings, keep=prepared.keep, create=containers):
+    with run_network(engine, settings, keep=prepared.keep, create=containers, warn=console.note):
         results, interrupted = _execute(engine, prepared)
     return _finish(prepared, results, interrupted=interrupted)
 
@@ -182,6 +184,7 @@ def prepare(
         console=default_console(environ, Masker.of([*secret_values.values(), *(auth or ())])),
         run_dir=workspace / ".dockstep" / "runs" / run_id,
         cache_dir=cache_dir(environ),
+        approvals=cache_dir(environ) / "runs" / run_id,
         keep=environ.get(cleanup.KEEP_ENV, "").lower() in ("1", "true", "yes"),
         revision=revision,
         auth=auth,
@@ -244,9 +247,9 @@ def _delivery(
         for p in prepared.plan.runnable()
         if p.job.deploy and p.job.deploy.environment in _needs_approval(prepared.pipeline)
     ]
-    record_gated(prepared.run_dir, gated)
+    record_gated(prepared.approvals, gated)
     gate = Gate(
-        prepared.run_dir,
+        prepared.approvals,
         settings.run_id,
         interactive=prepared.interactive,
         approved=prepared.options.approve,
@@ -274,7 +277,12 @@ def _in_container(job: Job) -> bool:
 
 @contextmanager
 def run_network(
-    engine: ContainerEngine, settings: RunSettings, *, keep: bool, create: bool = True
+    engine: ContainerEngine,
+    settings: RunSettings,
+    *,
+    keep: bool,
+    create: bool = True,
+    warn: Callable[[str], None] = print,
 ) -> Iterator[None]:
     """The run's own network; on the way out, everything labelled with the run id goes.
 
@@ -287,7 +295,8 @@ def run_network(
     finally:
         if not keep:
             with _uninterruptible():
-                cleanup.remove_run(engine, settings.run_id)
+                for problem in cleanup.remove_run(engine, settings.run_id):
+                    warn(f"warning: {problem}; `dockstep clean` retries once this run ends")
 
 
 @contextmanager
@@ -317,6 +326,7 @@ def _finish(prepared: Prepared, results: list[JobResult], *, interrupted: bool) 
     for path in (prepared.run_dir / "report.json", prepared.options.report_file):
         if path is not None:
             path.write_text(document + "\n")
+    shutil.rmtree(prepared.approvals, ignore_errors=True)  # nothing waits any more
     console.note(f"pipeline {report.verdict(results, interrupted=interrupted)} (run {run_id})")
     if prepared.keep:
         console.note(

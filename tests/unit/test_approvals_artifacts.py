@@ -151,7 +151,7 @@ def test_approving_an_unknown_run_names_the_recent_ones(runs: Path) -> None:
 
 
 def test_approving_with_no_runs_at_all_says_so(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"^no run 'x' under .*runs$"):
+    with pytest.raises(UsageError, match=r"^no run 'x' is waiting for approvals here \(.*runs\)$"):
         approve(tmp_path / "runs", "x", JOB)
 
 
