@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import UsageError
+from runner.images import IGNORED
 from runner.model import CacheVolume, Install, Job
 
 FORMAT = "1"  # bump when the key's recipe changes, so old layers stop matching
@@ -57,7 +58,11 @@ def key_files(workspace: Path, patterns: Iterable[str], *, auto: bool) -> list[s
     """
     found: set[str] = set()
     for pattern in LOCKFILES if auto else patterns:
-        matches = [p for p in workspace.glob(pattern) if p.is_file()]
+        matches = [
+            p
+            for p in workspace.glob(pattern)
+            if p.is_file() and p.relative_to(workspace).parts[0] not in IGNORED
+        ]
         if not matches and not auto:
             raise UsageError(f"install.keys: no file in {workspace} matches {pattern!r}")
         found.update(p.relative_to(workspace).as_posix() for p in matches)

@@ -17,12 +17,13 @@ from runner.model import BuildSpec, ImageRef, Job, PullPolicy
 
 BUILD_REPOSITORY = "dockstep-build"
 HASH_LENGTH = 20
+IGNORED = (".dockstep", ".git")
 
 
 def context_hash(context: Path, spec: BuildSpec, args: Mapping[str, str]) -> str:
     """A digest of everything that decides the built image: files, modes, args, target."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+    for path in sorted(p for p in context.rglob("*") if p.is_file() and not _ours(context, p)):
         relative = path.relative_to(context).as_posix()
         digest.update(f"{relative}\0{os.stat(path).st_mode & 0o777:o}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -30,6 +31,11 @@ def context_hash(context: Path, spec: BuildSpec, args: Mapping[str, str]) -> str
     for key in sorted(args):
         digest.update(f"arg:{key}={args[key]}\0".encode())
     return digest.hexdigest()[:HASH_LENGTH]
+
+
+def _ours(root: Path, path: Path) -> bool:
+    """dockstep's own state (logs, reports) and git's never decide an image or a key."""
+    return path.relative_to(root).parts[0] in IGNORED
 
 
 def build_tag(spec: BuildSpec, content_hash: str) -> str:

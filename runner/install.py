@@ -51,9 +51,9 @@ class Installer:
         if found:
             log.line(f"cache {found.status.value}: {key.short}; install skipped")
             return found
-        with self._layers.exclusive(key) as ours:
+        with self._layers.exclusive(key, slot.stopped) as ours:
             if not ours:
-                raise InstallFailed(job.name, "cancelled while another run installed it")
+                raise InstallFailed(job.name, "was stopped while another run installed it")
             found = self._layers.lookup(key, None)  # a parallel run may have just stored it
             if found:
                 log.line(f"cache {found.status.value}: {key.short}; another run installed it")
@@ -125,7 +125,8 @@ class Installer:
     def key(self, job: Job, image: ResolvedImage) -> CacheKey:
         assert job.install is not None
         return cache.install_key(
-            image=image.pinned,
+            # a floating tag (--allow-unpinned) can move: key by what it points at now
+            image=image.pinned if job.image.pinned else image.id,
             install=job.install,
             env=self.declared_env(job),
             workdir=job.workdir,
@@ -147,16 +148,16 @@ class Installer:
                 }
             )
             if self._engine.ensure_volume(name, labels) and self._settings.user:
-                self._hand_over(name, image.id)
+                self._hand_over(job.name, name, image.id)
             self._layers.usage.touch(key.value)
             mounts.append(Mount(source=name, target=volume.path))
         return tuple(mounts)
 
-    def _hand_over(self, volume: str, image: str) -> None:
+    def _hand_over(self, job: str, volume: str, image: str) -> None:
         """A new volume belongs to root: give it to the user the steps run as."""
         spec = ContainerSpec(
             image=image,
-            name=f"dockstep-{self._settings.run_id}-{volume}",
+            name=f"dockstep-{self._settings.run_id}-{job}-{volume}",
             command=("chown", str(self._settings.user), VOLUME_PROBE_PATH),
             labels=self._settings.labels,
             network=self._settings.network,

@@ -56,12 +56,14 @@ class JobRunner:
         self._clock = clock
         self._keep = keep
         self._slots: dict[str, ContainerSlot] = {}
+        self._cancel_early: set[str] = set()
         self._archives: dict[str, artifacts.Archive] = {}  # digests kept out of jobs' reach
         self._cancelled = threading.Event()
         self._steps = StepRunner(engine, settings, clock=clock, cancelled=self._cancelled)
 
     def cancel(self, job: str) -> None:
         """Stop a running job now; it ends as cancelled."""
+        self._cancel_early.add(job)
         slot = self._slots.get(job)
         if slot:
             slot.stop(Status.CANCELLED)
@@ -76,6 +78,8 @@ class JobRunner:
 
     def run(self, job: Job) -> JobResult:
         slot = self._slots.setdefault(job.name, ContainerSlot(self._engine, keep=self._keep))
+        if self._cancelled.is_set() or job.name in self._cancel_early:
+            slot.stop(Status.CANCELLED)  # cancelled between being scheduled and starting
         log = JobLog(job.name, self._console, self._log_dir / f"{job.name}.log", self._console.mask)
         started = self._clock()
         try:
@@ -103,12 +107,12 @@ class JobRunner:
             assert self._delivery is not None
             done = self._delivery.run(job, log)
             return self._result(job, done.status, started, reason=done.reason, outputs=done.outputs)
-        resolved = self._images.resolve(job, log.write)
-        self._announce(job, log)
-        caches = self._installer.volumes(job, resolved)
-        handed = self._handed_over(job, log)  # not for the install: its key does not cover them
-        timer = self._deadline(slot, job.timeout)
+        timer = self._deadline(slot, job.timeout)  # image builds and installs count too
         try:
+            resolved = self._images.resolve(job, log.write)
+            self._announce(job, log)
+            caches = self._installer.volumes(job, resolved)
+            handed = self._handed_over(job, log)  # not for the install: not in its key
             cached = (
                 self._installer.install(job, resolved, caches, slot, log) if job.install else None
             )

@@ -145,8 +145,9 @@ class LayerCache:
             self._engine.remove_image(image)
 
     @contextmanager
-    def exclusive(self, key: CacheKey) -> Iterator[bool]:
-        """Hold the machine-wide lock of one key; yields False if cancelled while waiting."""
+    def exclusive(self, key: CacheKey, stopped: threading.Event | None = None) -> Iterator[bool]:
+        """Hold the machine-wide lock of one key; yields False if the run is cancelled (or
+        `stopped` is set: the job's timeout) while waiting."""
         locks = self._directory / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         with (locks / f"{key.value}.lock").open("w") as handle:
@@ -155,7 +156,7 @@ class LayerCache:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    if self._cancelled.wait(LOCK_POLL):
+                    if self._cancelled.wait(LOCK_POLL) or (stopped and stopped.is_set()):
                         yield False
                         return
             try:

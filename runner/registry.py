@@ -18,7 +18,7 @@ TAG_LIMIT = 128
 # What a registry says when retrying cannot help: auth, missing repository, bad manifest.
 PERMANENT = re.compile(
     r"unauthori[sz]ed|authentication required|no basic auth credentials|denied|forbidden"
-    r"|\b40[134]\b|not found"
+    r"|\b40[134]\b|not found|HTTP response to HTTPS client"
     r"|manifest[ _]invalid|manifest unknown|name[ _]invalid|tag[ _]invalid",
     re.IGNORECASE,
 )
@@ -26,13 +26,21 @@ PERMANENT = re.compile(
 TRANSIENT = re.compile(
     r"connection refused|connection reset|broken pipe|i/o timeout|timeout|timed out|EOF"
     r"|no route to host|\b5\d\d\b|internal server error|bad gateway|service unavailable"
-    r"|gateway timeout|\b429\b|too ?many ?requests",
+    r"|gateway timeout|\b429\b|too ?many ?requests|context deadline exceeded|GOAWAY",
     re.IGNORECASE,
 )
 
 
-def is_transient(message: str) -> bool:
-    """Whether a push error is worth retrying. Permanent signs win over transient ones."""
+def is_transient(message: str, reference: str = "") -> bool:
+    """Whether a push error is worth retrying. Permanent signs win over transient ones.
+
+    The image's own name is taken out first: a branch tag like `fix-404` must not read
+    as an HTTP status.
+    """
+    repository, _, tag = reference.rpartition(":")
+    for name, stand_in in ((reference, "<image>"), (repository, "<repository>"), (tag, "<tag>")):
+        if len(name) >= 3:  # (a tag like `1` would blank digits everywhere)
+            message = message.replace(name, stand_in)
     return not PERMANENT.search(message) and bool(TRANSIENT.search(message))
 
 
@@ -75,6 +83,7 @@ def oci_labels(revision: Revision, source: str, now: datetime | None = None) -> 
 def push_retrying(
     policy: RetryPolicy,
     *,
+    reference: str = "",
     sleep: Callable[[float], None],
     announce: Callable[[int, float, str], None],
 ) -> tenacity.Retrying:
@@ -94,7 +103,7 @@ def push_retrying(
             jitter=policy.delay,
         ),
         retry=tenacity.retry_if_exception(
-            lambda error: isinstance(error, EngineError) and is_transient(str(error))
+            lambda error: isinstance(error, EngineError) and is_transient(str(error), reference)
         ),
         sleep=sleep,
         before_sleep=before_sleep,
@@ -119,7 +128,7 @@ def push(
             f"in {delay:.1f}s"
         )
 
-    retrying = push_retrying(policy, sleep=sleep, announce=announce)
+    retrying = push_retrying(policy, reference=reference, sleep=sleep, announce=announce)
     digest: str = retrying(engine.push, reference, auth)
     return digest
 

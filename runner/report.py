@@ -36,7 +36,19 @@ def _short(text: str, limit: int = 100) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def table(results: Sequence[JobResult]) -> str:
+def _masked(value: Any, mask: Callable[[str], str]) -> Any:
+    """Mask every string before encoding: JSON escapes (\\u00e4, \\") would hide a secret
+    from a mask applied to the encoded text."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask(k): _masked(v, mask) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, mask) for v in value]
+    return value
+
+
+def table(results: Sequence[JobResult], mask: Callable[[str], str] = str) -> str:
     rows = [
         [
             r.name,
@@ -45,7 +57,7 @@ def table(results: Sequence[JobResult]) -> str:
             _seconds(r.duration),
             "" if r.exit_code is None else r.exit_code,
             r.cache or "",
-            _short(r.reason or ""),
+            _short(mask(r.reason or "")),
         ]
         for r in results
     ]
@@ -104,4 +116,4 @@ def to_json(
         "exit_code": exit_code(results, interrupted=interrupted),
         "jobs": [_job(r) for r in results],
     }
-    return mask(json.dumps(document, indent=2))
+    return json.dumps(_masked(document, mask), indent=2)

@@ -10,6 +10,7 @@ from runner.errors import UsageError
 from runner.model import Secret
 
 MASK = "***"
+MINIMUM = 3  # shortest value masked
 
 
 def read_secrets(
@@ -40,7 +41,8 @@ class Masker:
 
     @classmethod
     def of(cls, values: Iterable[str]) -> Masker:
-        needles = {value for value in values if value}
+        # a value of one or two characters would mask every occurrence of them in all output
+        needles = {value for value in values if len(value) >= MINIMUM}
         # each line of a multi-line secret too, but not trivial ones like "}" or "-----"
         needles |= {line for value in needles for line in value.splitlines() if len(line) >= 6}
         # longest first, so a secret containing another is masked whole

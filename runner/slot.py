@@ -20,6 +20,7 @@ class ContainerSlot:
         self._lock = threading.Lock()
         self.container: str | None = None
         self.stopped_because: Status | None = None
+        self.stopped = threading.Event()  # set by stop(): waits end early
         self.oom_kills_seen = 0  # the cgroup counter when last read
 
     def create(self, spec: ContainerSpec) -> bool:
@@ -43,6 +44,7 @@ class ContainerSlot:
             if self.stopped_because is None:
                 self.stopped_because = because
             container = self.container
+        self.stopped.set()
         if container:
             self._engine.kill(container)
 

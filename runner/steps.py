@@ -77,7 +77,7 @@ class StepRunner:
             code = retrying(
                 step.retry,
                 should_retry=lambda c: c != 0 and not slot.stopped_because,
-                sleep=self._pause,
+                sleep=lambda seconds: _pause(slot, seconds),
                 before_retry=announce,
             )(attempt)
         finally:
@@ -95,10 +95,6 @@ class StepRunner:
             attempts=attempts,
             oom_killed=code != 0 and not slot.stopped_because and self._oom_since(slot),
         )
-
-    def _pause(self, seconds: float) -> None:
-        """Wait before a retry, but not past a cancellation."""
-        self._cancelled.wait(seconds)
 
     def _execute(self, job: Job, step: Step, slot: ContainerSlot, log: JobLog) -> int:
         assert slot.container is not None
@@ -140,6 +136,11 @@ class StepRunner:
             finished_at=now,
             attempts=0,
         )
+
+
+def _pause(slot: ContainerSlot, seconds: float) -> None:
+    """Wait before a retry, but not past a timeout or a cancel."""
+    slot.stopped.wait(seconds)
 
 
 def _status(step: Step, code: int, slot: ContainerSlot) -> Status:

@@ -118,8 +118,9 @@ def doomed(
     ranked: dict[str, int] = {}
     chosen = []
     for entry in sorted(found, key=lambda e: -e.freshness):
-        rank = ranked.get(entry.job, 0)
-        ranked[entry.job] = rank + 1
+        group = f"{entry.job}/{entry.kind}"  # a job's layers and volumes are kept apart
+        rank = ranked.get(group, 0)
+        ranked[group] = rank + 1
         stale = older_than is None or now - entry.freshness > older_than
         if stale and (keep is None or rank >= keep):
             chosen.append(entry)

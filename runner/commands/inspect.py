@@ -8,7 +8,7 @@ import click
 from tabulate import tabulate
 
 from runner import gitinfo, graph
-from runner.commands.run import builtins, condition_context, workspace_of
+from runner.commands.run import builtins, condition_context, pipeline_variables, workspace_of
 from runner.loader import load_pipeline
 from runner.model import Pipeline
 from runner.plan import Plan, Selection, plan
@@ -34,7 +34,7 @@ def _plan(
     """The plan `run` would make here: the same git facts and event for `if:`."""
     loaded = _load(pipeline, cwd, allow_unpinned)
     values = builtins(loaded, "plan", event, gitinfo.revision(workspace_of(pipeline, cwd)))
-    context = condition_context(values, dict(loaded.env))
+    context = condition_context(values, pipeline_variables(loaded, (), values))
     return plan(loaded, Selection(jobs=jobs, context=context))
 
 

@@ -21,7 +21,7 @@ from runner.docker_engine import DockerEngine
 from runner.engine import ContainerEngine
 from runner.errors import UsageError
 from runner.images import ImageResolver
-from runner.interpolate import UndefinedVariable, expand
+from runner.interpolate import UndefinedVariable, expand, expand_layers
 from runner.job import JobRunner
 from runner.layers import LayerCache, cache_dir
 from runner.loader import load_pipeline
@@ -150,8 +150,7 @@ def prepare(
     run_id = new_run_id(time.time())
     revision = gitinfo.revision(workspace)
     values = builtins(pipeline, run_id, options.event, revision)
-    variables = {**dict(pipeline.env), **dict(options.variables)}
-    context = condition_context(values, variables)
+    context = condition_context(values, pipeline_variables(pipeline, options.variables, values))
     chosen = plan(pipeline, Selection(jobs=options.jobs, context=context))
     # a cache key never includes secrets: `cache key` must work without them
     secret_values = read_secrets(pipeline.secrets, environ, workspace) if secrets else {}
@@ -181,7 +180,9 @@ def prepare(
         pipeline=pipeline,
         plan=chosen,
         settings=settings,
-        console=default_console(environ, Masker.of([*secret_values.values(), *(auth or ())])),
+        console=default_console(
+            environ, Masker.of([*secret_values.values(), *(auth[1:] if auth else ())])
+        ),
         run_dir=workspace / ".dockstep" / "runs" / run_id,
         cache_dir=cache_dir(environ),
         approvals=cache_dir(environ) / "runs" / run_id,
@@ -190,6 +191,18 @@ def prepare(
         auth=auth,
         interactive=sys.stdin.isatty() and environ.get("CI") != "true",
     )
+
+
+def pipeline_variables(
+    pipeline: Pipeline, variables: Pairs, values: Mapping[str, str]
+) -> dict[str, str]:
+    """The pipeline's env, expanded as steps see it, then --var: what `if:` compares."""
+    base = {**values, **dict(variables)}
+    try:
+        return expand_layers([pipeline.env, variables], base)
+    except UndefinedVariable as error:
+        error.args = (f"pipeline env: {error}",)
+        raise
 
 
 def _check_before_docker(settings: RunSettings, chosen: Plan, report_file: Path | None) -> None:
@@ -313,7 +326,7 @@ def _uninterruptible() -> Iterator[None]:
 def _finish(prepared: Prepared, results: list[JobResult], *, interrupted: bool) -> int:
     console, run_id = prepared.console, prepared.settings.run_id
     console.note("")
-    console.note(report.table(results))
+    console.note(report.table(results, mask=console.mask))
     document = report.to_json(
         results,
         run_id=run_id,

@@ -58,3 +58,13 @@ def test_sizes_and_ages_read_like_a_person_writes_them() -> None:
     assert [human_size(n) for n in (512, 2048, 5 * 1024**2)] == ["512 B", "2.0 KB", "5.0 MB"]
     assert human_age(NOW - 3 * DAY, NOW) == "3d ago"
     assert human_age(None, NOW) == "-"
+
+
+def test_keep_counts_a_jobs_layers_and_volumes_apart() -> None:
+    layer = Entry(
+        kind="layer", reference="l", key="l", job="j", size=1, created=0.0, last_used=NOW - 60
+    )
+    volume = Entry(
+        kind="volume", reference="v", key="v", job="j", size=1, created=0.0, last_used=NOW - 60
+    )
+    assert doomed([layer, volume], older_than=1.0, keep=1, now=NOW) == []

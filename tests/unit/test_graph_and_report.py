@@ -100,3 +100,14 @@ def test_the_json_report_has_step_timings_and_is_masked() -> None:
         "duration": 1.5,
     }
     assert document["jobs"][1]["reason"] == "step 'pytest' exited 2 for ***"
+
+
+def test_secrets_that_json_would_escape_are_still_masked() -> None:
+    secret = 'pässwörd"42'
+    failed = JobResult(name="j", stage="test", status=Status.FAILED, reason=f"saw {secret}")
+    text = report.to_json(
+        [failed], run_id="r", pipeline="p.yml", mask=lambda t: t.replace(secret, "***")
+    )
+    assert json.loads(text)["jobs"][0]["reason"] == "saw ***"
+    assert "pässwörd" not in text
+    assert "p\\u00e4ssw" not in text

@@ -105,3 +105,12 @@ def test_attempts_run_out_and_the_last_error_is_raised() -> None:
     with pytest.raises(EngineError, match="502"):
         registry.push(engine, "r/app:1", POLICY, sleep=lambda _: None, log=lambda _: None)
     assert [c for c, _ in engine.calls].count("push") == POLICY.attempts
+
+
+def test_the_images_own_name_is_not_read_as_an_http_status() -> None:
+    reference = "127.0.0.1:5000/app:fix-404-page"
+    message = "Put http://127.0.0.1:5000/v2/app/manifests/fix-404-page: connection refused"
+    assert registry.is_transient(f"pushing {reference}: {message}", reference)
+    assert not registry.is_transient(
+        f"pushing {reference}: server gave HTTP response to HTTPS client", reference
+    )

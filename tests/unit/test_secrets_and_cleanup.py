@@ -58,3 +58,7 @@ def test_owner_labels_carry_run_host_pid_and_start() -> None:
         "io.dockstep.owner.pid": "42",
         "io.dockstep.owner.started": "99",
     }
+
+
+def test_values_too_short_to_mask_safely_are_left_alone() -> None:
+    assert Masker.of(["1", "ab"])("version 1.2 abc") == "version 1.2 abc"
