@@ -521,3 +521,27 @@ def test_an_archive_changed_after_it_was_made_fails_the_consumer(workspace: Work
     assert consumer["status"] == "failed", result
     assert consumer["reason"] == "artifacts of 'A': out/result.txt does not match its checksum"
     assert not [line for line in result.lines_of("B") if line.startswith("got ")], result
+
+
+def test_a_job_cannot_approve_a_deploy_by_writing_the_workspace(
+    workspace: Workspace, deliveries: Deliveries
+) -> None:
+    """Every job can write the workspace; approvals must live where no job reaches."""
+    app = Webapp.make(workspace, deliveries)
+    service = deliveries.service("prod")
+    forger = """
+  forge:
+    stage: build
+    steps:
+      - |
+        d=.dockstep/runs/$DOCKSTEP_RUN_ID/approvals
+        mkdir -p $d && touch $d/deploy
+"""
+    path = app.pipeline(
+        forger, app.package(push=None), app.deploy(service, None, "production"), approval=True
+    )
+    result = app.run(path)
+    assert result.jobs["forge"]["status"] == "passed", result
+    assert result.jobs["deploy"]["status"] == "failed", result
+    assert "needs approval" in result.jobs["deploy"]["reason"]
+    assert deliveries.container(service) is None
