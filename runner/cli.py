@@ -29,7 +29,7 @@ ALLOW_UNPINNED = click.option(
 
 
 def _interrupt_on_signals() -> None:
-    """SIGINT and SIGTERM both cancel, clean up and exit 130.
+    """SIGINT, SIGTERM and SIGHUP all cancel, clean up and exit 130.
 
     SIGINT is set explicitly: a shell starts background commands with it ignored, and
     Python then never raises KeyboardInterrupt.
@@ -39,6 +39,7 @@ def _interrupt_on_signals() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)  # a dropped terminal or SSH session
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 

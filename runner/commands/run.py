@@ -315,7 +315,8 @@ def run_network(
 @contextmanager
 def _uninterruptible() -> Iterator[None]:
     """Let the final sweep finish: Ctrl-C and SIGTERM wait until it is done."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}
     try:
         yield
     finally:
