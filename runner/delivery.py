@@ -22,6 +22,7 @@ from runner.interpolate import expand
 from runner.model import Environment, Job, Pairs, pairs
 from runner.output import JobLog
 from runner.results import Status
+from runner.slot import ContainerSlot
 from runner.verify import measure, probe_for, until_healthy
 
 PACKAGE_REPOSITORY = "dockstep-package"
@@ -73,12 +74,17 @@ class Delivery:
         self._packaged: dict[str, Packaged] = {}
         self._deployed: dict[str, Deployment] = {}
         self._rolled_back: set[str] = set()
+        self._slots: dict[str, ContainerSlot] = {}
 
     def cancel(self) -> None:
         self._cancelled.set()
         self._gate.cancel()
 
-    def run(self, job: Job, log: JobLog) -> Delivered:
+    def run(self, job: Job, log: JobLog, slot: ContainerSlot | None = None) -> Delivered:
+        """`slot` carries the job's own stop (its timeout, a fail-fast cancel): waits end
+        when it is set. Delivery jobs have no container of their own."""
+        with self._lock:
+            self._slots[job.name] = slot or ContainerSlot(self._engine)
         try:
             if job.package:
                 return self._package(job, log)
@@ -123,16 +129,20 @@ class Delivery:
                 self._engine,
                 reference,
                 job.package.retry,
-                sleep=self._pause,
+                sleep=lambda seconds: self._pause(job, seconds),
                 log=log.line,
                 auth=self._auth,
             )
             log.line(f"pushed {reference} ({digest})")
         return f"{repository}@{digest}"
 
-    def _pause(self, seconds: float) -> None:
-        if self._cancelled.wait(seconds):
-            raise DeliveryFailed("cancelled")
+    def _stopped(self, job: Job) -> threading.Event:
+        with self._lock:
+            return self._slots[job.name].stopped
+
+    def _pause(self, job: Job, seconds: float) -> None:
+        if self._stopped(job).wait(seconds) or self._cancelled.is_set():
+            raise DeliveryFailed("stopped while waiting to retry")
 
     def _deploy(self, job: Job, log: JobLog) -> Delivered:
         spec = job.deploy
@@ -172,7 +182,10 @@ class Delivery:
         problem = self._checks(job, deployment, log) or self._baseline(job, outputs, log)
         if problem is None:
             return Delivered(status=Status.PASSED, outputs=pairs(outputs))
-        if self._cancelled.is_set():  # interrupted, not unhealthy: leave the deploy be
+        with self._lock:
+            why = self._slots[job.name].stopped_because
+        if self._cancelled.is_set() or why is Status.CANCELLED:
+            # interrupted, not found unhealthy: leave the deployment as it is
             return Delivered(status=Status.CANCELLED, reason="cancelled during verification")
         log.line(f"verification failed: {problem}")
         with self._lock:  # two verify jobs failing on one deployment roll it back once
@@ -189,7 +202,7 @@ class Delivery:
         assert job.verify is not None
         for check in job.verify.checks:
             probe = probe_for(check, self._engine, deployment.container)
-            problem = until_healthy(probe, check, sleep=self._cancelled.wait)
+            problem = until_healthy(probe, check, sleep=self._stopped(job).wait)
             if problem:
                 return problem
             log.line(f"healthy: {check.kind.value} {check.target}")

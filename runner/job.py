@@ -105,8 +105,16 @@ class JobRunner:
     def _run(self, job: Job, slot: ContainerSlot, log: JobLog, started: float) -> JobResult:
         if job.package or job.deploy or job.verify:
             assert self._delivery is not None
-            done = self._delivery.run(job, log)
-            return self._result(job, done.status, started, reason=done.reason, outputs=done.outputs)
+            timer = self._deadline(slot, job.timeout)
+            try:
+                done = self._delivery.run(job, log, slot)
+            finally:
+                if timer:
+                    timer.cancel()
+            status = slot.stopped_because if done.status is not Status.PASSED else None
+            return self._result(
+                job, status or done.status, started, reason=done.reason, outputs=done.outputs
+            )
         timer = self._deadline(slot, job.timeout)  # image builds and installs count too
         try:
             resolved = self._images.resolve(job, log.write)

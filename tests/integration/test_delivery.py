@@ -34,7 +34,7 @@ from tests.integration.conftest import (
     Workspace,
 )
 from tests.integration.proxy import Proxy
-from tests.integration.registry import Registry, free_port
+from tests.integration.registry import Registry, closed_port, free_port
 
 SOURCE = "https://example.invalid/team/webapp.git"
 OCI = "org.opencontainers.image"
@@ -545,3 +545,16 @@ def test_a_job_cannot_approve_a_deploy_by_writing_the_workspace(
     assert result.jobs["deploy"]["status"] == "failed", result
     assert "needs approval" in result.jobs["deploy"]["reason"]
     assert deliveries.container(service) is None
+
+
+def test_a_package_job_retrying_past_its_timeout_ends_as_timeout(
+    workspace: Workspace, deliveries: Deliveries
+) -> None:
+    app = Webapp.make(workspace, deliveries)
+    job = app.package(push=f"127.0.0.1:{closed_port()}").replace(
+        f"      retry: {RETRY}", "      retry: {max: 5, delay: 30s, max_delay: 60s}"
+    )
+    result = app.run(app.pipeline(job + "    timeout: 3s\n"))
+    image = result.jobs["image"]
+    assert image["status"] == "timeout", result
+    assert image["duration"] < 20, "the timeout must end the 30 s wait between attempts"

@@ -212,9 +212,9 @@ def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
     original = Delivery._pause
 
-    def pause(self: Delivery, seconds: float) -> None:
+    def pause(self: Delivery, job: Job, seconds: float) -> None:
         slept.append(seconds)
-        original(self, 0.0)
+        original(self, job, 0.0)
 
     monkeypatch.setattr(Delivery, "_pause", pause)
     return slept
@@ -525,5 +525,5 @@ def test_cancel_stops_a_push_waiting_to_retry(tmp_path: Path) -> None:
     run.delivery.cancel()
     done = run.job(package_job())
     assert done.status is Status.FAILED
-    assert done.reason == "cancelled"
+    assert done.reason == "stopped while waiting to retry"
     assert len(calls(engine, "push")) == 1
