@@ -132,7 +132,9 @@ class JobRunner:
             if not slot.create(spec) or (not single and not slot.start()):
                 stopped = slot.stopped_because or Status.CANCELLED
                 return self._result(job, stopped, started, image=image, cached=cached)
-            steps = self._steps.run_all(job, slot, log, lambda s: self._deadline(slot, s))
+            steps = self._steps.run_all(
+                job, slot, log, lambda seconds, step_only: self._deadline(slot, seconds, step_only)
+            )
         finally:
             if timer:
                 timer.cancel()
@@ -167,10 +169,14 @@ class JobRunner:
             log.line("note: this job has the host's Docker socket (docker_socket: true)")
 
     @staticmethod
-    def _deadline(slot: ContainerSlot, seconds: float | None) -> threading.Timer | None:
+    def _deadline(
+        slot: ContainerSlot, seconds: float | None, step_only: bool = False
+    ) -> threading.Timer | None:
         if seconds is None:
             return None
-        timer = threading.Timer(seconds, slot.stop, args=(Status.TIMEOUT,))
+        timer = threading.Timer(
+            seconds, slot.stop, args=(Status.TIMEOUT,), kwargs={"step_only": step_only}
+        )
         timer.daemon = True
         timer.start()
         return timer

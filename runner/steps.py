@@ -20,7 +20,7 @@ from runner.retrying import retrying
 from runner.slot import ContainerSlot
 
 Clock = Callable[[], float]
-Deadline = Callable[[float | None], threading.Timer | None]
+Deadline = Callable[[float | None, bool], threading.Timer | None]  # (seconds, step only)
 
 
 def single_shot(job: Job) -> bool:
@@ -59,7 +59,7 @@ class StepRunner:
         log.line(f"$ {step.name}")
         started = self._clock()
         attempts = 0
-        timer = deadline(step.timeout)
+        timer = deadline(step.timeout, True)
 
         def attempt() -> int:
             nonlocal attempts
@@ -84,7 +84,14 @@ class StepRunner:
             if timer:
                 timer.cancel()
         status = _status(step, code, slot)
-        if status is Status.ALLOWED_FAILURE:
+        if (
+            status is Status.TIMEOUT
+            and step.allow_failure
+            and slot.resume(restart=not single_shot(job))
+        ):
+            status = Status.ALLOWED_FAILURE
+            log.line(f"step {step.name!r} hit its timeout; allowed to fail, carrying on")
+        elif status is Status.ALLOWED_FAILURE:
             log.line(f"step {step.name!r} exited {code}; allowed to fail, carrying on")
         return StepResult(
             name=step.name,

@@ -87,6 +87,7 @@ class FakeEngine:
         if container not in self.containers:
             raise EngineError(f"no such container: {container}")
         self.started.add(container)
+        self.killed.discard(container)  # like the engine: a killed container starts again
 
     def attach(self, container: str) -> Iterator[bytes]:
         """Runs the container's command (its last word) as a step when iterated."""
@@ -96,7 +97,7 @@ class FakeEngine:
         yield text
 
     def wait(self, container: str) -> int:
-        return self.exit_codes[container]
+        return self.exit_codes.get(container, 137)  # an idle container ends only when killed
 
     def exec(
         self,

@@ -150,3 +150,36 @@ def test_a_step_silent_for_longer_than_the_request_timeout_still_finishes(
     finally:
         engine.remove(container)
         engine.close()
+
+
+def test_a_killed_container_starts_again_with_its_files(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    try:
+        engine.start(container)
+        engine.exec(
+            container,
+            ("sh", "-c", "echo kept > /tmp/mark"),
+            env=(),
+            workdir="/",
+            user=None,
+            output=lambda _chunk: None,
+        )
+        engine.kill(container)
+        engine.start(container)
+        assert engine.state(container).running
+        chunks: list[bytes] = []
+        code = engine.exec(
+            container,
+            ("sh", "-c", "cat /tmp/mark"),
+            env=(),
+            workdir="/",
+            user=None,
+            output=chunks.append,
+        )
+        assert code == 0
+        if isinstance(engine, DockerEngine):  # the fake keeps no files
+            assert b"".join(chunks) == b"kept\n"
+    finally:
+        engine.remove(container)

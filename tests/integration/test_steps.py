@@ -154,3 +154,24 @@ def test_the_host_ca_bundle_is_mounted_for_https_in_steps(workspace: Workspace) 
     assert any(line.startswith(expected) for line in lines), lines
     target = "/etc/ssl/certs/ca-certificates.crt"
     assert f"pip={target} requests={target}" in lines
+
+
+def test_a_step_allowed_to_fail_that_times_out_lets_the_next_steps_run(
+    workspace: Workspace,
+) -> None:
+    workspace.pipeline("""\
+jobs:
+  slow:
+    steps:
+      - {name: hang, run: "echo made > /tmp/mark; sleep 30", timeout: 1s, allow_failure: true}
+      - {name: after, run: "cat /tmp/mark > after-ran"}
+""")
+    result = workspace.run()
+    assert result.code == 0, result
+    job = result.jobs["slow"]
+    assert job["status"] == "passed", result
+    assert [(s["name"], s["status"]) for s in job["steps"]] == [
+        ("hang", "allowed-failure"),
+        ("after", "passed"),
+    ]
+    assert (workspace.path / "after-ran").read_text() == "made\n", "the container's files stay"

@@ -102,3 +102,30 @@ def test_a_missing_image_fails_the_job_naming_job_and_image(tmp_path: Path) -> N
         f"job 'j': image '{image}' is not available: pull failed: pull access denied for {image}"
     )
     assert ("start", "dockstep-r1-j") not in engine.calls
+
+
+def test_an_allowed_step_that_times_out_lets_the_next_steps_run(tmp_path: Path) -> None:
+    engine = FakeEngine(durations={"hang": 5})
+    text = (
+        "jobs:\n  j:\n    steps:\n"
+        "      - {run: hang, timeout: 100ms, allow_failure: true}\n      - after\n"
+    )
+    outcome = run_pipeline(text, tmp_path, engine)
+    result = outcome.results["j"]
+    assert [s.status for s in result.steps] == [Status.ALLOWED_FAILURE, Status.PASSED]
+    assert result.status is Status.PASSED
+    assert ("start", "dockstep-r1-j") in engine.calls[
+        engine.calls.index(("kill", "dockstep-r1-j")) :
+    ]
+    assert "step 'hang' hit its timeout; allowed to fail, carrying on" in outcome.output
+
+
+def test_a_job_timeout_is_not_excused_by_allow_failure_on_the_step(tmp_path: Path) -> None:
+    engine = FakeEngine(durations={"hang": 5})
+    text = (
+        "jobs:\n  j:\n    timeout: 100ms\n    steps:\n"
+        "      - {run: hang, allow_failure: true}\n      - after\n"
+    )
+    result = run_pipeline(text, tmp_path, engine).results["j"]
+    assert result.status is Status.TIMEOUT
+    assert [s.status for s in result.steps] == [Status.TIMEOUT, Status.SKIPPED]
