@@ -59,7 +59,7 @@ class JobRunner:
         self._cancel_early: set[str] = set()
         self._archives: dict[str, artifacts.Archive] = {}  # digests kept out of jobs' reach
         self._cancelled = threading.Event()
-        self._steps = StepRunner(engine, settings, clock=clock, cancelled=self._cancelled)
+        self._steps = StepRunner(engine, settings, clock=clock)
 
     def cancel(self, job: str) -> None:
         """Stop a running job now; it ends as cancelled."""

@@ -34,12 +34,10 @@ class StepRunner:
         settings: containers.RunSettings,
         *,
         clock: Clock,
-        cancelled: threading.Event,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._clock = clock
-        self._cancelled = cancelled
 
     def run_all(
         self, job: Job, slot: ContainerSlot, log: JobLog, deadline: Deadline
