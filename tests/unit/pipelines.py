@@ -5,6 +5,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from runner.errors import PipelineInvalid
 from runner.loader import load_pipeline_text
 from runner.model import Pipeline
 
@@ -18,3 +21,20 @@ def pipeline(text: str, workspace: Path = Path("/nonexistent")) -> Pipeline:
     if "version:" not in body:
         body = f"version: 1\n{body}"
     return load_pipeline_text(body, file="pipelines/test.yml", workspace=workspace)
+
+
+FILE = "pipelines/ci.yml"
+
+
+def load(text: str, workspace: Path, *, allow_unpinned: bool = False) -> Pipeline:
+    """A pipeline from YAML text as the loader reads `pipelines/ci.yml`."""
+    return load_pipeline_text(
+        textwrap.dedent(text), file=FILE, workspace=workspace, allow_unpinned=allow_unpinned
+    )
+
+
+def problems(text: str, workspace: Path, *, allow_unpinned: bool = False) -> list[str]:
+    """The lines a user sees for an invalid file."""
+    with pytest.raises(PipelineInvalid) as caught:
+        load(text, workspace, allow_unpinned=allow_unpinned)
+    return [str(problem) for problem in caught.value.problems]

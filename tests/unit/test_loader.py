@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 from runner.errors import EXIT_INVALID, PipelineInvalid
-from runner.loader import cron_problem, load_pipeline, load_pipeline_text, parse_duration
+from runner.loader import cron_problem, load_pipeline, parse_duration
 from runner.model import (
     DEFAULT_STAGES,
     BuildSpec,
     CacheSpec,
     ImageRef,
-    Pipeline,
     Position,
     PullPolicy,
     Resources,
@@ -23,23 +22,10 @@ from runner.model import (
     Trigger,
     TriggerKind,
 )
+from tests.unit.pipelines import FILE, load, problems
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 IMAGE = f"python:3.12@{DIGEST}"
-FILE = "pipelines/ci.yml"
-
-
-def load(text: str, workspace: Path, *, allow_unpinned: bool = False) -> Pipeline:
-    return load_pipeline_text(
-        textwrap.dedent(text), file=FILE, workspace=workspace, allow_unpinned=allow_unpinned
-    )
-
-
-def problems(text: str, workspace: Path, *, allow_unpinned: bool = False) -> list[str]:
-    """The lines a user sees for an invalid file."""
-    with pytest.raises(PipelineInvalid) as caught:
-        load(text, workspace, allow_unpinned=allow_unpinned)
-    return [str(problem) for problem in caught.value.problems]
 
 
 def one_job(body: str, *, top: str = "") -> str:

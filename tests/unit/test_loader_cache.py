@@ -12,23 +12,12 @@ import pytest
 
 from runner.errors import PipelineInvalid
 from runner.loader import load_pipeline_text
-from runner.model import CacheSpec, CacheVolume, Install, Pipeline, Position
+from runner.model import CacheSpec, CacheVolume, Install, Position
+from tests.unit.pipelines import FILE, load, problems
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 IMAGE = f"python:3.12@{DIGEST}"
-FILE = "pipelines/ci.yml"
 REGISTRY = "127.0.0.1:5000/dockstep-cache"
-
-
-def load(text: str, workspace: Path) -> Pipeline:
-    return load_pipeline_text(textwrap.dedent(text), file=FILE, workspace=workspace)
-
-
-def problems(text: str, workspace: Path) -> list[str]:
-    """The lines a user sees for an invalid file."""
-    with pytest.raises(PipelineInvalid) as caught:
-        load(text, workspace)
-    return [str(problem) for problem in caught.value.problems]
 
 
 def one_job(body: str, *, top: str = "") -> str:

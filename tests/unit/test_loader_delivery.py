@@ -13,8 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from runner.errors import PipelineInvalid
-from runner.loader import PipelineYamlLoader, load_pipeline_text
+from runner.loader import PipelineYamlLoader
 from runner.model import (
     Baseline,
     CheckKind,
@@ -23,14 +22,13 @@ from runner.model import (
     HealthCheck,
     ImageRef,
     PackageSpec,
-    Pipeline,
     RetryPolicy,
     VerifySpec,
 )
+from tests.unit.pipelines import load, problems
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 IMAGE = f"python:3.12@{DIGEST}"
-FILE = "pipelines/ci.yml"
 REPOSITORY = Path(__file__).resolve().parents[2]
 PUSH_RETRY = RetryPolicy(max_retries=4, delay=1.0, backoff=2.0, max_delay=30.0)
 
@@ -43,17 +41,6 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "images" / "web" / "Containerfile").write_text("FROM scratch\n")
     (tmp_path / "README.md").write_text("not a directory\n")
     return tmp_path
-
-
-def load(text: str, workspace: Path) -> Pipeline:
-    return load_pipeline_text(textwrap.dedent(text), file=FILE, workspace=workspace)
-
-
-def problems(text: str, workspace: Path) -> list[str]:
-    """The lines a user sees for an invalid file."""
-    with pytest.raises(PipelineInvalid) as caught:
-        load(text, workspace)
-    return [str(problem) for problem in caught.value.problems]
 
 
 def flow(
