@@ -18,7 +18,7 @@ from types import FrameType
 import click
 
 from runner.errors import EXIT_INTERRUPTED, DockstepError
-from runner.model import pairs
+from runner.model.pipeline import pairs
 
 PIPELINE = click.argument(
     "pipeline", type=click.Path(dir_okay=False, path_type=Path), default="pipelines/ci.yml"
@@ -205,7 +205,7 @@ def _age(value: str | None) -> float | None:
     """`7d`, `12h`, `30m` or a number of seconds."""
     if value is None:
         return None
-    from runner.loader import parse_duration
+    from runner.format.load import parse_duration
 
     days = value[:-1] if value.endswith("d") else None
     seconds = float(days) * 86400 if days and days.replace(".", "", 1).isdigit() else None

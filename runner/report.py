@@ -9,7 +9,7 @@ from typing import Any
 from tabulate import tabulate
 
 from runner.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
-from runner.results import JobResult, StepResult, pipeline_passed
+from runner.model.results import JobResult, StepResult, pipeline_passed
 
 REPORT_VERSION = 1
 

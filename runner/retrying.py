@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import tenacity
 
-from runner.model import RetryPolicy
+from runner.model.pipeline import RetryPolicy
 
 
 def retrying(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import UsageError
-from runner.model import Secret
+from runner.model.pipeline import Secret
 
 MASK = "***"
 MINIMUM = 3  # shortest value masked

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from runner.engine import (
+from runner.engine.api import (
     BuildRequest,
     ContainerInfo,
     ContainerSpec,
@@ -20,7 +20,7 @@ from runner.engine import (
     Resource,
 )
 from runner.errors import EngineError
-from runner.model import Pairs
+from runner.model.pipeline import Pairs
 
 Script = Callable[[str], tuple[int, bytes]]  # step command -> (exit code, output)
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import click
 
-from runner import approvals
-from runner.layers import cache_dir
+from runner.cache.layers import cache_dir
+from runner.delivery import approvals
 
 
 def approve(run_id: str, job: str, environ: Mapping[str, str]) -> int:

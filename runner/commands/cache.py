@@ -11,15 +11,15 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
+from runner.cache.layers import LABEL_JOB, LABEL_KEY, LABEL_KIND, LayerCache, Usage, cache_dir
 from runner.commands.run import RunOptions, prepare
-from runner.containers import run_variables
-from runner.docker_engine import DockerEngine
-from runner.engine import ContainerEngine, Resource
+from runner.engine.api import ContainerEngine, Resource
+from runner.engine.docker.engine import DockerEngine
 from runner.errors import EngineError, UsageError
-from runner.images import ImageResolver, ResolvedImage
-from runner.install import Installer
-from runner.layers import LABEL_JOB, LABEL_KEY, LABEL_KIND, LayerCache, Usage, cache_dir
-from runner.model import Pairs
+from runner.execute.containers import run_variables
+from runner.execute.images import ImageResolver, ResolvedImage
+from runner.execute.install import Installer
+from runner.model.pipeline import Pairs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

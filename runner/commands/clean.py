@@ -6,8 +6,8 @@ from contextlib import closing
 
 import click
 
-from runner import cleanup
-from runner.docker_engine import DockerEngine
+from runner.engine import cleanup
+from runner.engine.docker.engine import DockerEngine
 
 
 def clean(*, dry_run: bool = False) -> int:

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from runner import gitinfo, graph
+from runner import git
 from runner.commands.run import builtins, condition_context, pipeline_variables, workspace_of
-from runner.loader import load_pipeline
-from runner.model import Pipeline
-from runner.plan import Plan, Selection, plan
+from runner.format.load import load_pipeline
+from runner.model.pipeline import Pipeline
+from runner.plan import graph
+from runner.plan.plan import Plan, Selection, plan
 
 
 def _load(pipeline: Path, cwd: Path, allow_unpinned: bool) -> Pipeline:
@@ -33,7 +34,7 @@ def _plan(
 ) -> Plan:
     """The plan `run` would make here: the same git facts and event for `if:`."""
     loaded = _load(pipeline, cwd, allow_unpinned)
-    values = builtins(loaded, "plan", event, gitinfo.revision(workspace_of(pipeline, cwd)))
+    values = builtins(loaded, "plan", event, git.revision(workspace_of(pipeline, cwd)))
     context = condition_context(values, pipeline_variables(loaded, (), values))
     return plan(loaded, Selection(jobs=jobs, context=context))
 

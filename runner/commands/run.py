@@ -13,23 +13,25 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import cleanup, gitinfo, registry, report
-from runner.approvals import Gate, record_gated
-from runner.containers import RunSettings, host_user, run_variables, step_env
-from runner.delivery import Delivery
-from runner.docker_engine import DockerEngine
-from runner.engine import ContainerEngine
+from runner import git, report
+from runner.cache.layers import LayerCache, cache_dir
+from runner.delivery import registry
+from runner.delivery.approvals import Gate, record_gated
+from runner.delivery.delivery import Delivery
+from runner.engine import cleanup
+from runner.engine.api import ContainerEngine
+from runner.engine.docker.engine import DockerEngine
 from runner.errors import UsageError
-from runner.images import ImageResolver
-from runner.interpolate import UndefinedVariable, expand, expand_layers
-from runner.job import JobRunner
-from runner.layers import LayerCache, cache_dir
-from runner.loader import load_pipeline
-from runner.model import Job, Pairs, Pipeline, pairs
+from runner.execute.containers import RunSettings, host_user, run_variables, step_env
+from runner.execute.images import ImageResolver
+from runner.execute.job import JobRunner
+from runner.execute.scheduler import Scheduler
+from runner.expr.interpolate import UndefinedVariable, expand, expand_layers
+from runner.format.load import load_pipeline
+from runner.model.pipeline import Job, Pairs, Pipeline, pairs
+from runner.model.results import JobResult
 from runner.output import Console, default_console
-from runner.plan import Plan, Selection, plan
-from runner.results import JobResult
-from runner.scheduler import Scheduler
+from runner.plan.plan import Plan, Selection, plan
 from runner.secrets import Masker, read_secrets
 
 CA_CANDIDATES = (
@@ -56,7 +58,7 @@ class RunOptions:
 
 def workspace_of(pipeline: Path, cwd: Path) -> Path:
     """The repository the pipeline belongs to: its git top level, else the working directory."""
-    return gitinfo.toplevel(pipeline.resolve().parent) or cwd
+    return git.toplevel(pipeline.resolve().parent) or cwd
 
 
 def new_run_id(now: float) -> str:
@@ -75,9 +77,7 @@ def ca_bundle(choice: str | None, environ: Mapping[str, str]) -> Path | None:
     return next((Path(p) for p in CA_CANDIDATES if Path(p).is_file()), None)
 
 
-def builtins(
-    pipeline: Pipeline, run_id: str, event: str, revision: gitinfo.Revision
-) -> dict[str, str]:
+def builtins(pipeline: Pipeline, run_id: str, event: str, revision: git.Revision) -> dict[str, str]:
     return {
         "CI": "true",
         "DOCKSTEP": "true",
@@ -115,7 +115,7 @@ class Prepared:
     cache_dir: Path
     approvals: Path  # outside the workspace, which every job can write
     keep: bool
-    revision: gitinfo.Revision
+    revision: git.Revision
     auth: tuple[str, str] | None  # registry credentials from the environment
     interactive: bool  # someone can answer an approval while the run waits
 
@@ -148,7 +148,7 @@ def prepare(
         options.pipeline, workspace=workspace, allow_unpinned=options.allow_unpinned
     )
     run_id = new_run_id(time.time())
-    revision = gitinfo.revision(workspace)
+    revision = git.revision(workspace)
     values = builtins(pipeline, run_id, options.event, revision)
     context = condition_context(values, pipeline_variables(pipeline, options.variables, values))
     chosen = plan(pipeline, Selection(jobs=options.jobs, context=context))
@@ -274,7 +274,7 @@ def _delivery(
         environments=prepared.pipeline.environments,
         variables=variables,
         revision=prepared.revision,
-        source=gitinfo.source(settings.workspace),
+        source=git.source(settings.workspace),
         gate=gate,
         auth=prepared.auth,
     )

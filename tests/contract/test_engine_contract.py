@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.docker_engine import DockerEngine
-from runner.engine import ContainerEngine, ContainerSpec
+from runner.engine.api import ContainerEngine, ContainerSpec
+from runner.engine.docker.engine import DockerEngine
 from runner.errors import EngineError
 from tests.fake_engine import FakeEngine
 

@@ -7,15 +7,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.containers import RunSettings
-from runner.images import ImageResolver
-from runner.job import JobRunner
-from runner.layers import LayerCache
-from runner.model import Pairs
+from runner.cache.layers import LayerCache
+from runner.execute.containers import RunSettings
+from runner.execute.images import ImageResolver
+from runner.execute.job import JobRunner
+from runner.execute.scheduler import Scheduler
+from runner.model.pipeline import Pairs
+from runner.model.results import JobResult
 from runner.output import Console
-from runner.plan import Selection, plan
-from runner.results import JobResult
-from runner.scheduler import Scheduler
+from runner.plan.plan import Selection, plan
 from runner.secrets import Masker
 from tests.fake_engine import FakeEngine
 from tests.unit.pipelines import IMAGE, pipeline

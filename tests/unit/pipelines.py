@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.errors import PipelineInvalid
-from runner.loader import load_pipeline_text
-from runner.model import Pipeline
+from runner.format.load import load_pipeline_text
+from runner.model.pipeline import Pipeline
 
 IMAGE = "busybox@sha256:" + "a" * 64
 

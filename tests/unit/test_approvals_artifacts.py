@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from runner import approvals, artifacts
-from runner.approvals import ApprovalMissing, Gate, approval_file, approve
-from runner.artifacts import ArtifactError
+from runner.delivery import approvals
+from runner.delivery.approvals import ApprovalMissing, Gate, approval_file, approve
 from runner.errors import UsageError
+from runner.execute import artifacts
+from runner.execute.artifacts import ArtifactError
 
 RUN = "20261125-151015-048fdf"
 JOB = "deploy-prod"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.cache import install_key, key_files, volume_key
+from runner.cache.keys import install_key, key_files, volume_key
 from runner.errors import UsageError
-from runner.model import CacheVolume, Install
+from runner.model.pipeline import CacheVolume, Install
 from tests.unit.pipelines import pipeline
 
 IMAGE = "busybox@sha256:" + "a" * 64

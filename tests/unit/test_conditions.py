@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from runner.conditions import And, ConditionError, Equals, Literal, Name, Not, Or, parse
 from runner.errors import EXIT_INVALID
+from runner.expr.conditions import And, ConditionError, Equals, Literal, Name, Not, Or, parse
 
 CONTEXT = {
     "branch": "main",

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from runner import approvals, registry
-from runner import delivery as delivery_module
-from runner.approvals import Gate
-from runner.delivery import PACKAGE_REPOSITORY, Delivered, Delivery
-from runner.deploy import DEPLOYED_BY, ENVIRONMENT, SERVICE, Deployer, DeployFailed
-from runner.engine import BuildRequest, OutputSink
+from runner.delivery import approvals, registry
+from runner.delivery import delivery as delivery_module
+from runner.delivery.approvals import Gate
+from runner.delivery.delivery import PACKAGE_REPOSITORY, Delivered, Delivery
+from runner.delivery.deploy import DEPLOYED_BY, ENVIRONMENT, SERVICE, Deployer, DeployFailed
+from runner.delivery.verify import Measured
+from runner.engine.api import BuildRequest, OutputSink
 from runner.errors import EngineError
-from runner.gitinfo import Revision
-from runner.model import (
+from runner.git import Revision
+from runner.model.pipeline import (
     Baseline,
     CheckKind,
     DeploySpec,
@@ -30,9 +31,8 @@ from runner.model import (
     RetryPolicy,
     VerifySpec,
 )
+from runner.model.results import Status
 from runner.output import Console, JobLog
-from runner.results import Status
-from runner.verify import Measured
 from tests.fake_engine import FakeEngine
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 
-from runner import graph, report
-from runner.plan import Selection, plan
-from runner.results import JobResult, Status, StepResult
+from runner import report
+from runner.model.results import JobResult, Status, StepResult
+from runner.plan import graph
+from runner.plan.plan import Selection, plan
 from tests.unit.pipelines import pipeline
 
 TEXT = """

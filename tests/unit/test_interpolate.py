@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runner.errors import EXIT_INVALID
-from runner.interpolate import (
+from runner.expr.interpolate import (
     InterpolationError,
     UndefinedVariable,
     check_syntax,

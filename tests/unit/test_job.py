@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.results import Status
+from runner.model.results import Status
 from tests.fake_engine import FakeEngine
 from tests.unit.harness import run_pipeline
 

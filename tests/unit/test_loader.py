@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.errors import EXIT_INVALID, PipelineInvalid
-from runner.loader import cron_problem, load_pipeline, parse_duration
-from runner.model import (
+from runner.format.load import cron_problem, load_pipeline, parse_duration
+from runner.model.pipeline import (
     DEFAULT_STAGES,
     BuildSpec,
     CacheSpec,

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 from runner.errors import PipelineInvalid
-from runner.loader import load_pipeline_text
-from runner.model import CacheSpec, CacheVolume, Install, Position
+from runner.format.load import load_pipeline_text
+from runner.model.pipeline import CacheSpec, CacheVolume, Install, Position
 from tests.unit.pipelines import FILE, load, problems
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -205,7 +205,7 @@ def test_the_default_registry_applies_unless_a_job_sets_its_own(tmp_path: Path) 
 def test_registries_the_loader_and_the_schema_agree_on(tmp_path: Path, registry: str) -> None:
     """Each value is accepted by both or refused by both (the IPv6 host by both)."""
     text = one_job(f"image: {IMAGE}\ncache: {{registry: '{registry}'}}\nsteps: [x]\n")
-    schema = json.loads(files("runner").joinpath("schema.json").read_text())
+    schema = json.loads(files("runner.format").joinpath("schema.json").read_text())
     pattern = schema["$defs"]["cacheRegistry"]
     schema_accepts = jsonschema.Draft202012Validator(pattern).is_valid(registry)
     try:

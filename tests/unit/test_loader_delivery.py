@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
-from runner.loader import PipelineYamlLoader
-from runner.model import (
+from runner.format.load import PipelineYamlLoader
+from runner.model.pipeline import (
     Baseline,
     CheckKind,
     DeploySpec,
@@ -77,7 +77,7 @@ def documented_example() -> str:
 def test_the_documented_example(workspace: Path) -> None:
     text = documented_example()
     pipeline = load(text, workspace)
-    schema: dict[str, Any] = json.loads(files("runner").joinpath("schema.json").read_text())
+    schema: dict[str, Any] = json.loads(files("runner.format").joinpath("schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(yaml.load(text, Loader=PipelineYamlLoader))
 
     assert pipeline.environments == (

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from runner.errors import UsageError
-from runner.plan import Selection, plan
+from runner.plan.plan import Selection, plan
 from tests.unit.pipelines import pipeline
 
 STAGED = """

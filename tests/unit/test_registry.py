@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runner import registry
+from runner.delivery import registry
 from runner.errors import EngineError
-from runner.gitinfo import Revision
-from runner.model import PackageSpec, RetryPolicy
+from runner.git import Revision
+from runner.model.pipeline import PackageSpec, RetryPolicy
 from tests.fake_engine import FakeEngine
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from runner.results import Status
+from runner.model.results import Status
 from tests.fake_engine import FakeEngine
 from tests.unit.harness import run_pipeline
 

@@ -13,11 +13,12 @@ import jsonschema
 import pytest
 import yaml
 
-from runner import delivery_loader, loader
 from runner.errors import PipelineInvalid
-from runner.model import CheckKind, PullPolicy
+from runner.format import delivery as delivery_loader
+from runner.format import load as loader
+from runner.model.pipeline import CheckKind, PullPolicy
 
-SCHEMA: dict[str, Any] = json.loads(files("runner").joinpath("schema.json").read_text())
+SCHEMA: dict[str, Any] = json.loads(files("runner.format").joinpath("schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 DIGEST = "sha256:" + "ab" * 32
 IMAGE = f"python:3.12-slim@{DIGEST}"

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from runner import cleanup
+from runner.engine import cleanup
 from runner.errors import UsageError
-from runner.model import Secret
+from runner.model.pipeline import Secret
 from runner.secrets import Masker, read_secrets
 
 

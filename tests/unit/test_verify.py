@@ -8,9 +8,16 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from runner import verify
-from runner.model import Baseline, CheckKind, HealthCheck
-from runner.verify import Measured, Response, http_probe, measure, percentile, until_healthy
+from runner.delivery import verify
+from runner.delivery.verify import (
+    Measured,
+    Response,
+    http_probe,
+    measure,
+    percentile,
+    until_healthy,
+)
+from runner.model.pipeline import Baseline, CheckKind, HealthCheck
 
 URL = "http://127.0.0.1:18080/health"
 

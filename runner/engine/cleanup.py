@@ -1,0 +1,98 @@
+"""The label schema on everything dockstep creates, and the sweep of what dead runs left.
+
+A resource belongs to a live run when its owner process still exists on this host with the
+same start time (so a recycled pid is not mistaken for the owner).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.engine.api import ContainerEngine, Resource
+from runner.errors import EngineError
+from runner.model.pipeline import Pairs
+
+LABEL_PREFIX = "io.dockstep"
+RUN = f"{LABEL_PREFIX}.run"
+JOB = f"{LABEL_PREFIX}.job"
+OWNER_HOST = f"{LABEL_PREFIX}.owner.host"
+OWNER_PID = f"{LABEL_PREFIX}.owner.pid"
+OWNER_STARTED = f"{LABEL_PREFIX}.owner.started"
+KEEP_ENV = "DOCKSTEP_KEEP"  # set to 1 to keep containers and networks for debugging
+
+
+def _process_start(pid: int) -> str:
+    """The kernel's start time of a process (clock ticks since boot), "" when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Owner:
+    host: str
+    pid: int
+    started: str
+
+    @classmethod
+    def current(cls) -> Owner:
+        pid = os.getpid()
+        return cls(host=socket.gethostname(), pid=pid, started=_process_start(pid))
+
+    def labels(self, run_id: str, job: str | None = None) -> Pairs:
+        labels = {
+            RUN: run_id,
+            OWNER_HOST: self.host,
+            OWNER_PID: str(self.pid),
+            OWNER_STARTED: self.started,
+        }
+        if job:
+            labels[JOB] = job
+        return tuple(sorted(labels.items()))
+
+
+def owner_alive(labels: dict[str, str] | object, host: str) -> bool:
+    """Whether the run that made a resource may still be using it."""
+    if not isinstance(labels, dict):
+        return False
+    if labels.get(OWNER_HOST) != host:
+        return True  # another machine's run: not ours to judge
+    pid = labels.get(OWNER_PID, "")
+    if not pid.isdigit():
+        return False
+    started = _process_start(int(pid))
+    return bool(started) and started == labels.get(OWNER_STARTED)
+
+
+def _removal_order(resources: list[Resource]) -> list[Resource]:
+    """Containers before the networks and volumes they use."""
+    order = {"container": 0, "network": 1, "volume": 2}
+    return sorted(resources, key=lambda r: order[r.kind])
+
+
+def orphans(engine: ContainerEngine, host: str | None = None) -> list[Resource]:
+    """Resources of runs whose owner process is gone."""
+    here = host or socket.gethostname()
+    found = [r for r in engine.labelled(RUN) if not owner_alive(dict(r.labels), here)]
+    return _removal_order(found)
+
+
+def remove(engine: ContainerEngine, resources: list[Resource]) -> list[str]:
+    """Remove what can be removed; one refusal does not stop the rest. The refusals."""
+    problems = []
+    for resource in _removal_order(resources):
+        try:
+            engine.remove_resource(resource)
+        except EngineError as error:
+            problems.append(f"{resource.kind} {resource.name} was left behind: {error}")
+    return problems
+
+
+def remove_run(engine: ContainerEngine, run_id: str) -> list[str]:
+    """Remove everything one run created, whatever state it is in; what could not go."""
+    return remove(engine, engine.labelled(f"{RUN}={run_id}"))

@@ -1,0 +1,127 @@
+"""Getting a job's pinned image onto the engine: pull by policy, or build by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.engine.api import BuildRequest, ContainerEngine, OutputSink
+from runner.errors import EngineError, ImageUnavailable
+from runner.expr.interpolate import expand
+from runner.model.pipeline import BuildSpec, ImageRef, Job, PullPolicy
+
+BUILD_REPOSITORY = "dockstep-build"
+HASH_LENGTH = 20
+IGNORED = (".dockstep", ".git")
+
+
+def context_hash(context: Path, spec: BuildSpec, args: Mapping[str, str]) -> str:
+    """A digest of everything that decides the built image: files, modes, args, target."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file() and not _ours(context, p)):
+        relative = path.relative_to(context).as_posix()
+        digest.update(f"{relative}\0{os.stat(path).st_mode & 0o777:o}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(f"dockerfile={spec.dockerfile}\0target={spec.target or ''}\0".encode())
+    for key in sorted(args):
+        digest.update(f"arg:{key}={args[key]}\0".encode())
+    return digest.hexdigest()[:HASH_LENGTH]
+
+
+def _ours(root: Path, path: Path) -> bool:
+    """dockstep's own state (logs, reports) and git's never decide an image or a key."""
+    return path.relative_to(root).parts[0] in IGNORED
+
+
+def build_tag(spec: BuildSpec, content_hash: str) -> str:
+    name = re.sub(r"[^a-z0-9._-]+", "-", spec.context.lower()).strip("-._") or "context"
+    return f"{BUILD_REPOSITORY}/{name}:{content_hash}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedImage:
+    id: str  # what the engine runs
+    pinned: str  # the portable, content-addressed name: a digest reference or build tag
+
+
+class ImageResolver:
+    """Resolves each job's image once per run, even when parallel jobs share it."""
+
+    def __init__(
+        self, engine: ContainerEngine, workspace: Path, variables: Mapping[str, str]
+    ) -> None:
+        self._engine = engine
+        self._workspace = workspace
+        self._variables = variables
+        self._locks: dict[str, threading.Lock] = {}
+        self._resolved: dict[str, ResolvedImage] = {}
+        self._guard = threading.Lock()
+
+    def resolve(self, job: Job, log: OutputSink) -> ResolvedImage:
+        """The image to run the job in."""
+        key = f"{job.image}|{job.pull.value}"
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._resolved:
+                self._resolved[key] = self._fetch(job, job.image, log)
+            return self._resolved[key]
+
+    def _fetch(self, job: Job, image: ImageRef, log: OutputSink) -> ResolvedImage:
+        if image.build is not None:
+            return self._build(job, image.build, log)
+        reference = image.reference or ""
+        local_id = reference.startswith("sha256:")  # ids are never pulled, whatever the policy
+        always = job.pull is PullPolicy.ALWAYS and not local_id
+        present = None if always else self._engine.image_id(reference)
+        if present:
+            return ResolvedImage(id=present, pinned=reference)
+        if job.pull is PullPolicy.NEVER:
+            raise ImageUnavailable(job.name, reference, "not present locally and pull is 'never'")
+        if local_id:
+            raise ImageUnavailable(
+                job.name,
+                reference,
+                "a local image id is not on this engine "
+                "and cannot be pulled; pin name@sha256:<digest> to pull",
+            )
+        log(f"pulling {reference}\n".encode())
+        try:
+            return ResolvedImage(id=self._engine.pull(reference), pinned=reference)
+        except EngineError as error:
+            raise ImageUnavailable(job.name, reference, f"pull failed: {error}") from error
+
+    def pinned(self, job: Job) -> str:
+        """The job's portable image name, worked out without the engine."""
+        if job.image.build is None:
+            return job.image.reference or ""
+        return self._build_request(job.image.build).tag
+
+    def _build_request(self, spec: BuildSpec) -> BuildRequest:
+        context = (self._workspace / spec.context).resolve()
+        args = {key: expand(value, self._variables) for key, value in spec.args}
+        return BuildRequest(
+            context=str(context),
+            dockerfile=spec.dockerfile,
+            tag=build_tag(spec, context_hash(context, spec, args)),
+            args=tuple(sorted(args.items())),
+            target=spec.target,
+            labels=(("io.dockstep.context", spec.context),),
+        )
+
+    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
+        request = self._build_request(spec)
+        tag = request.tag
+        present = self._engine.image_id(tag)
+        if present:
+            return ResolvedImage(id=present, pinned=tag)
+        log(f"building {spec.context} as {tag}\n".encode())
+        try:
+            return ResolvedImage(id=self._engine.build(request, log), pinned=tag)
+        except EngineError as error:
+            raise ImageUnavailable(job.name, f"build:{spec.context}", str(error)) from error

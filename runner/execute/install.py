@@ -1,0 +1,184 @@
+"""What a job needs before its steps: download-cache volumes and its install's cache key."""
+
+from __future__ import annotations
+
+from runner.cache import keys
+from runner.cache.keys import CacheKey
+from runner.cache.layers import (
+    LABEL_JOB,
+    LABEL_KEY,
+    LABEL_KIND,
+    CacheOutcome,
+    CacheStatus,
+    LayerCache,
+)
+from runner.engine.api import ContainerEngine, ContainerSpec, Mount
+from runner.errors import DockstepError
+from runner.execute import containers
+from runner.execute.images import ResolvedImage
+from runner.execute.slot import ContainerSlot
+from runner.expr.interpolate import expand_layers
+from runner.model.pipeline import Job, Pairs, pairs
+from runner.output import JobLog
+
+VOLUME_PROBE_PATH = "/dockstep-volume"
+ROOT = "0:0"  # installs write system paths (/opt, /usr/local): they run as root
+
+
+class InstallFailed(DockstepError):
+    def __init__(self, job: str, what: str) -> None:
+        super().__init__(f"job {job!r}: install {what}; no cache layer was stored")
+
+
+class Installer:
+    def __init__(
+        self, engine: ContainerEngine, settings: containers.RunSettings, layers: LayerCache
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._layers = layers
+
+    def install(
+        self,
+        job: Job,
+        image: ResolvedImage,
+        volumes: tuple[Mount, ...],
+        slot: ContainerSlot,
+        log: JobLog,
+    ) -> CacheOutcome:
+        """The job's install layer: found by its key, or installed and committed now."""
+        key = self.key(job, image)
+        assert job.install is not None
+        if job.install.auto_keys and not any(n.startswith("file:") for n, _ in key.inputs):
+            log.line(
+                "warning: install keys: auto found no lockfile at the workspace root, so "
+                "the cache follows only the image and the commands; list the files the "
+                "install reads in install.keys"
+            )
+        found = self._layers.lookup(key, job.cache.registry)
+        if found:
+            log.line(f"cache {found.status.value}: {key.short}; install skipped")
+            return found
+        with self._layers.exclusive(key, slot.stopped) as ours:
+            if not ours:
+                raise InstallFailed(job.name, "was stopped while another run installed it")
+            found = self._layers.lookup(key, None)  # a parallel run may have just stored it
+            if found:
+                log.line(f"cache {found.status.value}: {key.short}; another run installed it")
+                return found
+            log.line(f"cache miss: {key.short}; installing")
+            layer = self._install_and_commit(
+                job, image, volumes=volumes, key=key, slot=slot, log=log
+            )
+        status = CacheStatus.MISS if self._layers.enabled else CacheStatus.FORCED
+        return CacheOutcome(status=status, key=key, image=layer)
+
+    def _install_and_commit(
+        self,
+        job: Job,
+        image: ResolvedImage,
+        *,
+        volumes: tuple[Mount, ...],
+        key: CacheKey,
+        slot: ContainerSlot,
+        log: JobLog,
+    ) -> str:
+        assert job.install is not None
+        spec = containers.install_spec(self._settings, job, image.id, volumes)
+        if not slot.create(spec) or not slot.start():
+            raise InstallFailed(job.name, "stopped before it started")
+        assert slot.container is not None
+        code = self._engine.exec(
+            slot.container,
+            containers.shell(job.install.run),
+            env=self.exec_env(job),
+            workdir=job.workdir,
+            user=ROOT,
+            output=log.write,
+        )
+        log.flush()
+        if slot.stopped_because:
+            raise InstallFailed(job.name, f"was stopped ({slot.stopped_because.value})")
+        if code != 0:
+            raise InstallFailed(
+                job.name,
+                f"exited {code} (it runs with the workspace read-only: it must write outside it)",
+            )
+        layer, warning = self._layers.store(
+            key,
+            container=slot.container,
+            base=image.id,
+            job=job.name,
+            registry=job.cache.registry,
+        )
+        slot.discard()
+        if warning:
+            log.line(f"warning: {warning}")
+        return layer
+
+    def declared_env(self, job: Job) -> dict[str, str]:
+        """The install's own variables: what the key hashes (built-ins vary per run)."""
+        assert job.install is not None
+        settings = self._settings
+        layers = [settings.pipeline_env, job.env, job.install.env, settings.variables]
+        return expand_layers(layers, containers.expansion_base(settings))
+
+    def exec_env(self, job: Job) -> Pairs:
+        """What the install sees: its variables, CI=true, the CA bundle and the secrets."""
+        merged = {"CI": "true", **self.declared_env(job), **dict(self._settings.secrets)}
+        if self._settings.ca_bundle:
+            merged.update(dict.fromkeys(containers.CA_VARIABLES, containers.CA_TARGET))
+        return pairs(merged)
+
+    def key(self, job: Job, image: ResolvedImage) -> CacheKey:
+        assert job.install is not None
+        return keys.install_key(
+            # a floating tag (--allow-unpinned) can move: key by what it points at now
+            image=image.pinned if job.image.pinned else image.id,
+            install=job.install,
+            env=self.declared_env(job),
+            workdir=job.workdir,
+            workspace=self._settings.workspace,
+        )
+
+    def volumes(self, job: Job, image: ResolvedImage) -> tuple[Mount, ...]:
+        """The job's download-cache volumes, created (and made writable) when new."""
+        mounts = []
+        for volume in job.cache.volumes:
+            key = keys.volume_key(job, volume, self._settings.workspace)
+            name = keys.volume_name(key)
+            labels = pairs(
+                {
+                    LABEL_KIND: "volume",
+                    LABEL_KEY: key.value,
+                    LABEL_JOB: job.name,
+                    "io.dockstep.cache.path": volume.path,
+                }
+            )
+            if self._engine.ensure_volume(name, labels) and self._settings.user:
+                self._hand_over(job.name, name, image.id)
+            self._layers.usage.touch(key.value)
+            mounts.append(Mount(source=name, target=volume.path))
+        return tuple(mounts)
+
+    def _hand_over(self, job: str, volume: str, image: str) -> None:
+        """A new volume belongs to root: give it to the user the steps run as."""
+        spec = ContainerSpec(
+            image=image,
+            name=f"dockstep-{self._settings.run_id}-{job}-{volume}",
+            command=("chown", str(self._settings.user), VOLUME_PROBE_PATH),
+            labels=self._settings.labels,
+            network=self._settings.network,
+            workdir="/",
+            mounts=(Mount(source=volume, target=VOLUME_PROBE_PATH),),
+            user=ROOT,
+        )
+        container = self._engine.create(spec)
+        try:
+            stream = self._engine.attach(container)
+            self._engine.start(container)
+            output = b"".join(stream)
+            if self._engine.wait(container) != 0:
+                raise DockstepError(f"cannot hand volume {volume} over: {output.decode()}")
+        finally:
+            self._engine.remove(container)

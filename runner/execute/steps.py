@@ -1,0 +1,156 @@
+"""A job's steps, in order, in its container: retries, step timeouts, OOM detection.
+
+Steps are exec'd into the job's container (kept alive between them) so they share its
+filesystem like the lines of a CI job's shell. A job of one step that is not retried
+runs it as the container's own command instead: no exec is needed, and the engine
+itself sees an OOM kill.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from runner.engine.api import ContainerEngine
+from runner.execute import containers
+from runner.execute.slot import ContainerSlot
+from runner.model.pipeline import Job, Step
+from runner.model.results import Status, StepResult
+from runner.output import JobLog
+from runner.retrying import retrying
+
+Clock = Callable[[], float]
+Deadline = Callable[[float | None, bool], threading.Timer | None]  # (seconds, step only)
+
+
+def single_shot(job: Job) -> bool:
+    return len(job.steps) == 1 and job.steps[0].retry.max_retries == 0
+
+
+class StepRunner:
+    def __init__(
+        self,
+        engine: ContainerEngine,
+        settings: containers.RunSettings,
+        *,
+        clock: Clock,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._clock = clock
+
+    def run_all(
+        self, job: Job, slot: ContainerSlot, log: JobLog, deadline: Deadline
+    ) -> tuple[StepResult, ...]:
+        """Every step's result; after a blocking failure or a stop the rest are skipped."""
+        results: list[StepResult] = []
+        for step in job.steps:
+            if (results and results[-1].status.blocks) or slot.stopped_because:
+                results.append(self._skipped(step))
+            else:
+                results.append(self._step(job, step, slot, log, deadline))
+        return tuple(results)
+
+    def _step(
+        self, job: Job, step: Step, slot: ContainerSlot, log: JobLog, deadline: Deadline
+    ) -> StepResult:
+        log.line(f"$ {step.name}")
+        started = self._clock()
+        attempts = 0
+        timer = deadline(step.timeout, True)
+
+        def attempt() -> int:
+            nonlocal attempts
+            attempts += 1
+            code = self._execute(job, step, slot, log)
+            log.flush()
+            return code
+
+        def announce(number: int, delay: float) -> None:
+            log.line(
+                f"step {step.name!r} failed; attempt {number}/{step.retry.attempts} in {delay:.1f}s"
+            )
+
+        try:
+            code = retrying(
+                step.retry,
+                should_retry=lambda c: c != 0 and not slot.stopped_because,
+                sleep=lambda seconds: _pause(slot, seconds),
+                before_retry=announce,
+            )(attempt)
+        finally:
+            if timer:
+                timer.cancel()
+        status = _status(step, code, slot)
+        if (
+            status is Status.TIMEOUT
+            and step.allow_failure
+            and slot.resume(restart=not single_shot(job))
+        ):
+            status = Status.ALLOWED_FAILURE
+            log.line(f"step {step.name!r} hit its timeout; allowed to fail, carrying on")
+        elif status is Status.ALLOWED_FAILURE:
+            log.line(f"step {step.name!r} exited {code}; allowed to fail, carrying on")
+        return StepResult(
+            name=step.name,
+            status=status,
+            exit_code=code,
+            started_at=started,
+            finished_at=self._clock(),
+            attempts=attempts,
+            oom_killed=code != 0 and not slot.stopped_because and self._oom_since(slot),
+        )
+
+    def _execute(self, job: Job, step: Step, slot: ContainerSlot, log: JobLog) -> int:
+        assert slot.container is not None
+        if single_shot(job):  # the container's own command is the step
+            stream = self._engine.attach(slot.container)
+            if not slot.start():
+                return -1
+            for chunk in stream:
+                log.write(chunk)
+            return self._engine.wait(slot.container)
+        return self._engine.exec(
+            slot.container,
+            containers.shell(step.run),
+            env=containers.step_env(self._settings, job, step),
+            workdir=step.workdir or job.workdir,
+            user=self._settings.user,
+            output=log.write,
+        )
+
+    def _oom_since(self, slot: ContainerSlot) -> bool:
+        """Whether the kernel OOM-killed something in the container since we last asked.
+
+        Asked only after a failed step: the engine flags its main process, and the
+        cgroup's counter (cumulative) covers steps run by exec.
+        """
+        assert slot.container is not None
+        state = self._engine.state(slot.container)
+        fresh = state.oom_kills > slot.oom_kills_seen
+        slot.oom_kills_seen = state.oom_kills
+        return state.oom_killed or fresh
+
+    def _skipped(self, step: Step) -> StepResult:
+        now = self._clock()
+        return StepResult(
+            name=step.name,
+            status=Status.SKIPPED,
+            exit_code=None,
+            started_at=now,
+            finished_at=now,
+            attempts=0,
+        )
+
+
+def _pause(slot: ContainerSlot, seconds: float) -> None:
+    """Wait before a retry, but not past a timeout or a cancel."""
+    slot.stopped.wait(seconds)
+
+
+def _status(step: Step, code: int, slot: ContainerSlot) -> Status:
+    if slot.stopped_because:
+        return slot.stopped_because
+    if code == 0:
+        return Status.PASSED
+    return Status.ALLOWED_FAILURE if step.allow_failure else Status.FAILED
