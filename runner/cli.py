@@ -8,7 +8,6 @@ The only place that prints errors and chooses the process's exit code.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import click
 
 from runner.errors import EXIT_INTERRUPTED, DockstepError
 from runner.model.pipeline import pairs
+from runner.names import VARIABLE_NAME
 
 PIPELINE = click.argument(
     "pipeline", type=click.Path(dir_okay=False, path_type=Path), default="pipelines/ci.yml"
@@ -64,7 +64,7 @@ def _variables(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     parsed = {}
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        if not sep or not VARIABLE_NAME.fullmatch(name):
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         parsed[name] = value
     return pairs(parsed)
@@ -205,7 +205,7 @@ def _age(value: str | None) -> float | None:
     """`7d`, `12h`, `30m` or a number of seconds."""
     if value is None:
         return None
-    from runner.format.load import parse_duration
+    from runner.format.fields import parse_duration
 
     days = value[:-1] if value.endswith("d") else None
     seconds = float(days) * 86400 if days and days.replace(".", "", 1).isdigit() else None

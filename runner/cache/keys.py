@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import UsageError
-from runner.execute.images import IGNORED
 from runner.model.pipeline import CacheVolume, Install, Job
+from runner.paths import IGNORED
 
 FORMAT = "1"  # bump when the key's recipe changes, so old layers stop matching
 LAYER_REPOSITORY = "dockstep-cache"

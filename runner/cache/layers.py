@@ -11,7 +11,7 @@ import contextlib
 import fcntl
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,13 +19,10 @@ from pathlib import Path
 
 from runner.cache.keys import CacheKey
 from runner.engine.api import ContainerEngine
+from runner.engine.labels import CACHE_INPUTS, CACHE_JOB, CACHE_KEY, CACHE_KIND
 from runner.errors import EngineError
 from runner.model.pipeline import pairs
 
-LABEL_KIND = "io.dockstep.cache"  # layer | volume
-LABEL_KEY = "io.dockstep.cache.key"
-LABEL_JOB = "io.dockstep.cache.job"
-LABEL_INPUTS = "io.dockstep.cache.inputs"
 LOCK_POLL = 0.2
 
 
@@ -41,14 +38,6 @@ class CacheOutcome:
     status: CacheStatus
     key: CacheKey
     image: str  # the layer's image id
-
-
-def cache_dir(environ: Mapping[str, str]) -> Path:
-    """Per-user state shared by every run on this machine: usage times and locks."""
-    if environ.get("DOCKSTEP_CACHE_DIR"):
-        return Path(environ["DOCKSTEP_CACHE_DIR"])
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "dockstep"
 
 
 class Usage:
@@ -119,10 +108,10 @@ class LayerCache:
         """
         labels = pairs(
             {
-                LABEL_KIND: "layer",
-                LABEL_KEY: key.value,
-                LABEL_JOB: job,
-                LABEL_INPUTS: json.dumps(dict(key.inputs)),
+                CACHE_KIND: "layer",
+                CACHE_KEY: key.value,
+                CACHE_JOB: job,
+                CACHE_INPUTS: json.dumps(dict(key.inputs)),
             }
         )
         replaced = self._engine.image_id(key.layer_tag)  # only with --no-cache

@@ -11,19 +11,21 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from runner.cache.layers import LABEL_JOB, LABEL_KEY, LABEL_KIND, LayerCache, Usage, cache_dir
+from runner.cache.layers import LayerCache, Usage
 from runner.commands.run import RunOptions, prepare
 from runner.engine.api import ContainerEngine, Resource
 from runner.engine.docker.engine import DockerEngine
+from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND
 from runner.errors import EngineError, UsageError
 from runner.execute.containers import run_variables
 from runner.execute.images import ImageResolver, ResolvedImage
 from runner.execute.install import Installer
 from runner.model.pipeline import Pairs
+from runner.paths import state_dir
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Entry:
+class CacheEntry:
     """One cache layer or download-cache volume on the engine."""
 
     kind: str  # layer | volume
@@ -40,31 +42,31 @@ class Entry:
         return self.last_used or self.created
 
 
-def entries(engine: ContainerEngine, usage: Usage) -> list[Entry]:
+def entries(engine: ContainerEngine, usage: Usage) -> list[CacheEntry]:
     found = [
-        Entry(
+        CacheEntry(
             kind="layer",
             reference=i.id,
             tags=i.tags,
-            key=i.labels.get(LABEL_KEY, "?"),
-            job=i.labels.get(LABEL_JOB, "?"),
+            key=i.labels.get(CACHE_KEY, "?"),
+            job=i.labels.get(CACHE_JOB, "?"),
             size=i.size,
             created=i.created,
-            last_used=usage.last_used(i.labels.get(LABEL_KEY, "")),
+            last_used=usage.last_used(i.labels.get(CACHE_KEY, "")),
         )
-        for i in engine.images(f"{LABEL_KIND}=layer")
+        for i in engine.images(f"{CACHE_KIND}=layer")
     ]
-    volumes = [r for r in engine.labelled(f"{LABEL_KIND}=volume") if r.kind == "volume"]
+    volumes = [r for r in engine.labelled(f"{CACHE_KIND}=volume") if r.kind == "volume"]
     sizes = engine.volume_sizes() if volumes else {}
     found += [
-        Entry(
+        CacheEntry(
             kind="volume",
             reference=v.name,
-            key=v.labels.get(LABEL_KEY, "?"),
-            job=v.labels.get(LABEL_JOB, "?"),
+            key=v.labels.get(CACHE_KEY, "?"),
+            job=v.labels.get(CACHE_JOB, "?"),
             size=sizes.get(v.name, 0),
             created=v.created,
-            last_used=usage.last_used(v.labels.get(LABEL_KEY, "")),
+            last_used=usage.last_used(v.labels.get(CACHE_KEY, "")),
         )
         for v in volumes
     ]
@@ -93,7 +95,7 @@ def human_age(seconds: float | None, now: float) -> str:
 def list_cache(environ: Mapping[str, str]) -> int:
     now = time.time()
     with closing(DockerEngine()) as engine:
-        found = entries(engine, Usage(cache_dir(environ)))
+        found = entries(engine, Usage(state_dir(environ)))
     rows = [
         [
             e.kind,
@@ -111,8 +113,8 @@ def list_cache(environ: Mapping[str, str]) -> int:
 
 
 def doomed(
-    found: list[Entry], *, older_than: float | None, keep: int | None, now: float
-) -> list[Entry]:
+    found: list[CacheEntry], *, older_than: float | None, keep: int | None, now: float
+) -> list[CacheEntry]:
     """What prune removes: entries unused for `older_than` seconds, beyond the `keep`
     most recently used of each job. Pure, so it is tested from a table."""
     ranked: dict[str, int] = {}
@@ -134,7 +136,7 @@ def prune(
     keep: int | None,
     dry_run: bool = False,
 ) -> int:
-    usage = Usage(cache_dir(environ))
+    usage = Usage(state_dir(environ))
     with closing(DockerEngine()) as engine:
         chosen = doomed(entries(engine, usage), older_than=older_than, keep=keep, now=time.time())
         freed = 0
@@ -155,7 +157,7 @@ def prune(
     return 0
 
 
-def _remove(engine: ContainerEngine, entry: Entry) -> None:
+def _remove(engine: ContainerEngine, entry: CacheEntry) -> None:
     if entry.kind == "layer":
         # by each tag: an image tagged for a registry too cannot be removed by id alone
         for reference in entry.tags or (entry.reference,):

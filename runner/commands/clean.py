@@ -6,7 +6,7 @@ from contextlib import closing
 
 import click
 
-from runner.engine import cleanup
+from runner.engine import cleanup, labels
 from runner.engine.docker.engine import DockerEngine
 
 
@@ -19,7 +19,7 @@ def clean(*, dry_run: bool = False) -> int:
         click.echo(f"warning: {problem}", err=True)
     verb = "would remove" if dry_run else "removed"
     for resource in found:
-        run = resource.labels.get(cleanup.RUN, "?")
+        run = resource.labels.get(labels.RUN, "?")
         click.echo(f"{verb} {resource.kind} {resource.name} (run {run})")
     click.echo(f"{verb} {len(found)} resources of dead runs")
     return 0

@@ -13,8 +13,8 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import git, report
-from runner.cache.layers import LayerCache, cache_dir
+from runner import git, paths, report
+from runner.cache.layers import LayerCache
 from runner.delivery import registry
 from runner.delivery.approvals import Gate, record_gated
 from runner.delivery.delivery import Delivery
@@ -183,9 +183,9 @@ def prepare(
         console=default_console(
             environ, Masker.of([*secret_values.values(), *(auth[1:] if auth else ())])
         ),
-        run_dir=workspace / ".dockstep" / "runs" / run_id,
-        cache_dir=cache_dir(environ),
-        approvals=cache_dir(environ) / "runs" / run_id,
+        run_dir=paths.run_dir(workspace, run_id),
+        cache_dir=paths.state_dir(environ),
+        approvals=paths.approvals_dir(paths.state_dir(environ), run_id),
         keep=environ.get(cleanup.KEEP_ENV, "").lower() in ("1", "true", "yes"),
         revision=revision,
         auth=auth,

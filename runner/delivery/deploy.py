@@ -11,12 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from runner.engine.api import ContainerEngine, ContainerSpec
+from runner.engine.labels import DEPLOYED_BY, ENVIRONMENT, SERVICE
 from runner.errors import DockstepError, EngineError
 from runner.model.pipeline import DeploySpec, Environment, Pairs, pairs
-
-SERVICE = "io.dockstep.service"
-ENVIRONMENT = "io.dockstep.environment"
-DEPLOYED_BY = "io.dockstep.deployed-by"  # the run id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

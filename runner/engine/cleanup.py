@@ -1,4 +1,4 @@
-"""The label schema on everything dockstep creates, and the sweep of what dead runs left.
+"""Who owns what dockstep created, and the sweep of what dead runs left.
 
 A resource belongs to a live run when its owner process still exists on this host with the
 same start time (so a recycled pid is not mistaken for the owner).
@@ -12,15 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine.api import ContainerEngine, Resource
+from runner.engine.labels import JOB, OWNER_HOST, OWNER_PID, OWNER_STARTED, RUN
 from runner.errors import EngineError
 from runner.model.pipeline import Pairs
 
-LABEL_PREFIX = "io.dockstep"
-RUN = f"{LABEL_PREFIX}.run"
-JOB = f"{LABEL_PREFIX}.job"
-OWNER_HOST = f"{LABEL_PREFIX}.owner.host"
-OWNER_PID = f"{LABEL_PREFIX}.owner.pid"
-OWNER_STARTED = f"{LABEL_PREFIX}.owner.started"
 KEEP_ENV = "DOCKSTEP_KEEP"  # set to 1 to keep containers and networks for debugging
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine.api import ContainerSpec, Mount
-from runner.engine.cleanup import JOB
+from runner.engine.labels import JOB
 from runner.expr.interpolate import expand_layers
 from runner.model.pipeline import Job, Pairs, Step, pairs
 

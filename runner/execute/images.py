@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine.api import BuildRequest, ContainerEngine, OutputSink
+from runner.engine.labels import BUILD_CONTEXT
 from runner.errors import EngineError, ImageUnavailable
 from runner.expr.interpolate import expand
 from runner.model.pipeline import BuildSpec, ImageRef, Job, PullPolicy
+from runner.paths import IGNORED
 
 BUILD_REPOSITORY = "dockstep-build"
 HASH_LENGTH = 20
-IGNORED = (".dockstep", ".git")
 
 
 def context_hash(context: Path, spec: BuildSpec, args: Mapping[str, str]) -> str:
@@ -111,7 +112,7 @@ class ImageResolver:
             tag=build_tag(spec, context_hash(context, spec, args)),
             args=tuple(sorted(args.items())),
             target=spec.target,
-            labels=(("io.dockstep.context", spec.context),),
+            labels=((BUILD_CONTEXT, spec.context),),
         )
 
     def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from runner.cache import keys
 from runner.cache.keys import CacheKey
-from runner.cache.layers import (
-    LABEL_JOB,
-    LABEL_KEY,
-    LABEL_KIND,
-    CacheOutcome,
-    CacheStatus,
-    LayerCache,
-)
+from runner.cache.layers import CacheOutcome, CacheStatus, LayerCache
 from runner.engine.api import ContainerEngine, ContainerSpec, Mount
+from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND, CACHE_PATH
 from runner.errors import DockstepError
 from runner.execute import containers
 from runner.execute.images import ResolvedImage
@@ -149,10 +143,10 @@ class Installer:
             name = keys.volume_name(key)
             labels = pairs(
                 {
-                    LABEL_KIND: "volume",
-                    LABEL_KEY: key.value,
-                    LABEL_JOB: job.name,
-                    "io.dockstep.cache.path": volume.path,
+                    CACHE_KIND: "volume",
+                    CACHE_KEY: key.value,
+                    CACHE_JOB: job.name,
+                    CACHE_PATH: volume.path,
                 }
             )
             if self._engine.ensure_volume(name, labels) and self._settings.user:

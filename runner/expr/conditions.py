@@ -14,20 +14,20 @@ which must be a string literal so that a bad pattern is caught at load time.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.errors import EXIT_INVALID, DockstepError
+from runner.names import VARIABLE, suggest
 
 IDENTIFIERS = ("branch", "tag", "event", "commit", "pipeline")
 _FALSY = ("", "false", "0")
 _TOKEN = re.compile(
-    r"""\s*(?:
+    rf"""\s*(?:
       (?P<op>\|\||&&|==|!=|=~|!~|!|\(|\))
-    | \$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}
-    | \$(?P<var>[A-Za-z_][A-Za-z0-9_]*)
+    | \$\{{(?P<braced>{VARIABLE})\}}
+    | \$(?P<var>{VARIABLE})
     | (?P<quote>['"])(?P<text>(?:\\.|(?!(?P=quote)).)*)(?P=quote)
     | (?P<word>[A-Za-z_][A-Za-z0-9_.-]*)
     )""",
@@ -261,8 +261,7 @@ def _word(token: _Token) -> Operand:
         return Literal(token.text)
     if token.text in IDENTIFIERS:
         return Name(token.text)
-    close = difflib.get_close_matches(token.text, [*IDENTIFIERS, "true", "false"], n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = suggest(token.text, [*IDENTIFIERS, "true", "false"])
     known = ", ".join(IDENTIFIERS)
     raise ConditionError(
         f"unknown name {token.text!r}{hint}; use {known}, $VARIABLE or a quoted string",

@@ -11,9 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from runner.errors import EXIT_INVALID, DockstepError
 from runner.model.pipeline import Pairs
+from runner.names import VARIABLE
 
 _REFERENCE = re.compile(r"\$(?:(?P<dollar>\$)|\{(?P<body>[^}]*)(?P<close>\}?))")
-_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.DOTALL)
+_BODY = re.compile(rf"(?P<name>{VARIABLE})(?::-(?P<default>.*))?", re.DOTALL)
 
 
 class InterpolationError(DockstepError):

@@ -36,7 +36,6 @@ from runner.format.yamlnodes import (
     read_string_list,
     read_text,
     sub,
-    suggest,
     wrong,
 )
 from runner.model.pipeline import (
@@ -48,6 +47,7 @@ from runner.model.pipeline import (
     VerifySpec,
     pairs,
 )
+from runner.names import NAME, NAME_RULE, suggest
 
 ENVIRONMENT_KEYS = frozenset({"env", "approval"})
 PACKAGE_KEYS = frozenset(
@@ -62,8 +62,6 @@ BOTH_MESSAGE = "a job runs steps or is one of package/deploy/verify, not both"
 INSTALL_MESSAGE = "install is only for jobs that run steps"
 WHOLE_WORKSPACE_MESSAGE = "an artifact is a file or directory in the workspace, not all of it"
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # environment and service (container) names
-_NAME_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit"
 _LABEL_NAME = re.compile(r"[^\s=]+")
 _PORTS = re.compile(r"(?:(?P<ip>.+):)?(?P<host>[0-9]+):(?P<container>[0-9]+)")
 _PORTS_SHAPE = "a port mapping HOST:CONTAINER like '8080:8000', or 127.0.0.1:HOST:CONTAINER"
@@ -93,8 +91,8 @@ def read_environments(doc: Doc, node: yaml.Node, path: str) -> tuple[Environment
 
 def _environment(doc: Doc, name: str, entry: Entry, path: str) -> Environment:
     """An environment; one with problems is still kept by name, so deploys to it read fine."""
-    if not _NAME.fullmatch(name):
-        doc.add(entry.key, path, f"invalid environment name {name!r}; use {_NAME_RULE}")
+    if not NAME.fullmatch(name):
+        doc.add(entry.key, path, f"invalid environment name {name!r}; use {NAME_RULE}")
     if is_tag(entry.value, NULL):
         return Environment(name=name)
     fields = read_fields(doc, entry.value, sub(path, name), ENVIRONMENT_KEYS)
@@ -261,9 +259,9 @@ def _environment_name(
 
 def _service(doc: Doc, node: yaml.Node, path: str) -> str | None:
     name = read_text(doc, node, path)
-    if name is None or _NAME.fullmatch(name):
+    if name is None or NAME.fullmatch(name):
         return name
-    wrong(doc, node, path, f"a container name ({_NAME_RULE})")
+    wrong(doc, node, path, f"a container name ({NAME_RULE})")
     return None
 
 

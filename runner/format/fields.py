@@ -27,10 +27,10 @@ from runner.format.yamlnodes import (
     read_text,
     read_whole,
     sub,
-    suggest,
     wrong,
 )
 from runner.model.pipeline import BuildSpec, ImageRef, PullPolicy, Resources, RetryPolicy
+from runner.names import suggest
 
 IMAGE_KEYS = frozenset({"build", "dockerfile", "args", "target"})
 RETRY_KEYS = frozenset({"max", "delay", "backoff", "max_delay"})

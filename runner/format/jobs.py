@@ -9,7 +9,6 @@ are read by `runner.format.cache`; its `artifacts:`, and the `package:`, `deploy
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -40,7 +39,6 @@ from runner.format.yamlnodes import (
     read_items,
     read_string_list,
     read_text,
-    suggest,
     wrong,
 )
 from runner.model.pipeline import (
@@ -53,6 +51,7 @@ from runner.model.pipeline import (
     RetryPolicy,
     Step,
 )
+from runner.names import NAME, suggest
 from runner.plan.dag import find_cycle
 
 JOB_KEYS = frozenset(
@@ -65,7 +64,6 @@ JOB_KEYS = frozenset(
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
 DEFAULTS_KEYS = frozenset({"image", "timeout", "retry", "workdir", "pull", "cache"})
 
-_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _NOT_ON_JOBS = {"retry": "retry is set on steps, or for all steps in defaults.retry"}
 _NO_IMAGE = ImageRef(reference="?")  # stands in for an image already reported as a problem
 
@@ -186,7 +184,7 @@ def _job(
 
 
 def _job_name(doc: Doc, key: yaml.Node, name: str) -> None:
-    if not _JOB_NAME.fullmatch(name):
+    if not NAME.fullmatch(name):
         doc.add(
             key,
             "jobs",

@@ -6,8 +6,7 @@ job's `install:` and `cache:` to `runner.format.cache`; its `artifacts:`, `packa
 `deploy:` and `verify:` to `runner.format.delivery` and `runner.format.verify`, which also
 read the top-level `environments:`). The YAML-with-positions layer is
 `runner.format.yamlnodes`, the typed field readers `runner.format.fields` and the `on:` triggers
-`runner.format.triggers`; the public names of those modules that callers
-know from here are re-exported. No raw YAML value leaves these modules.
+`runner.format.triggers`. No raw YAML value leaves these modules.
 """
 
 from __future__ import annotations
@@ -18,58 +17,22 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from runner.errors import PipelineInvalid
-from runner.format.cache import (
-    CACHE_KEYS,
-    CACHE_VOLUME_KEYS,
-    DEFAULTS_CACHE_KEYS,
-    INSTALL_KEYS,
-)
 from runner.format.delivery import (
-    DEPLOY_KEYS,
-    ENVIRONMENT_KEYS,
-    PACKAGE_KEYS,
     read_environments,
 )
-from runner.format.fields import (
-    IMAGE_KEYS,
-    MAX_RETRIES,
-    MIN_MEMORY,
-    RESOURCES_KEYS,
-    RETRY_KEYS,
-    parse_duration,
-)
 from runner.format.jobs import (
-    DEFAULTS_KEYS,
-    JOB_KEYS,
-    STEP_KEYS,
     Defaults,
     read_defaults,
     read_jobs,
 )
 from runner.format.triggers import (
-    BRANCH_FILTER_KEYS,
-    SCHEDULE_KEYS,
-    TAG_FILTER_KEYS,
-    TRIGGER_KEYS,
-    WEBHOOK_KEYS,
-    cron_problem,
     read_triggers,
-)
-from runner.format.verify import (
-    BASELINE_KEYS,
-    CHECK_KINDS,
-    COMMAND_CHECK_KEYS,
-    HTTP_CHECK_KEYS,
-    TCP_CHECK_KEYS,
-    VERIFY_KEYS,
 )
 from runner.format.yamlnodes import (
     CONSTRUCTOR,
     INT,
-    VARIABLE_NAME,
     Doc,
     Entry,
-    PipelineYamlLoader,
     check_variable_name,
     compose,
     is_tag,
@@ -83,43 +46,7 @@ from runner.format.yamlnodes import (
     wrong,
 )
 from runner.model.pipeline import DEFAULT_STAGES, Pipeline, Secret
-
-__all__ = [
-    "BASELINE_KEYS",
-    "BRANCH_FILTER_KEYS",
-    "CACHE_KEYS",
-    "CACHE_VOLUME_KEYS",
-    "CHECK_KINDS",
-    "COMMAND_CHECK_KEYS",
-    "DEFAULTS_CACHE_KEYS",
-    "DEFAULTS_KEYS",
-    "DEPLOY_KEYS",
-    "ENVIRONMENT_KEYS",
-    "HTTP_CHECK_KEYS",
-    "IMAGE_KEYS",
-    "INSTALL_KEYS",
-    "JOB_KEYS",
-    "MAX_RETRIES",
-    "MIN_MEMORY",
-    "PACKAGE_KEYS",
-    "RESOURCES_KEYS",
-    "RETRY_KEYS",
-    "SCHEDULE_KEYS",
-    "SECRET_KEYS",
-    "SECRET_VALUE_MESSAGE",
-    "STEP_KEYS",
-    "TAG_FILTER_KEYS",
-    "TCP_CHECK_KEYS",
-    "TOP_LEVEL_KEYS",
-    "TRIGGER_KEYS",
-    "VERIFY_KEYS",
-    "WEBHOOK_KEYS",
-    "PipelineYamlLoader",
-    "cron_problem",
-    "load_pipeline",
-    "load_pipeline_text",
-    "parse_duration",
-]
+from runner.names import VARIABLE_NAME
 
 TOP_LEVEL_KEYS = frozenset(
     {"version", "name", "on", "env", "secrets", "environments", "defaults", "stages", "jobs"}

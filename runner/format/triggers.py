@@ -16,9 +16,9 @@ from runner.format.yamlnodes import (
     read_items,
     read_string_list,
     read_text,
-    suggest,
 )
 from runner.model.pipeline import Trigger, TriggerKind
+from runner.names import suggest
 
 TRIGGER_KEYS = frozenset(kind.value for kind in TriggerKind)
 BRANCH_FILTER_KEYS = frozenset({"branches", "paths"})  # on.push and on.pull_request

@@ -9,7 +9,6 @@ list access with unknown-key and did-you-mean reports, and the generic readers
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -22,13 +21,13 @@ import yaml
 from runner.errors import Problem
 from runner.expr import interpolate
 from runner.model.pipeline import Pairs, Position, pairs
+from runner.names import VARIABLE_NAME, suggest
 
 TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL, MERGE = (
     TAG + name for name in ("str", "int", "float", "bool", "null", "merge")
 )
 
-VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 T = TypeVar("T")
@@ -145,11 +144,6 @@ def problem_at(file: str, line: int, column: int, message: str) -> Problem:
 
 def sub(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def suggest(word: str, choices: Collection[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def is_tag(node: yaml.Node, tag: str) -> TypeGuard[yaml.ScalarNode]:

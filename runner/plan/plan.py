@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.errors import UsageError
 from runner.expr import conditions
 from runner.model.pipeline import Job, Pairs, Pipeline
+from runner.names import suggest
 from runner.plan import dag
 
 
@@ -77,9 +77,7 @@ def _chosen(
         return set(names)
     for name in wanted:
         if name not in graph:
-            close = difflib.get_close_matches(name, names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"no job named {name!r} in {pipeline.path}{hint}")
+            raise UsageError(f"no job named {name!r} in {pipeline.path}{suggest(name, names)}")
     needs = {job.name: job.needs or () for job in pipeline.jobs}
     return dag.transitive(needs, wanted)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.engine import labels
 from runner.engine.api import ContainerEngine, ContainerSpec
 from runner.engine.docker.engine import DockerEngine
 from runner.errors import EngineError
@@ -50,7 +51,7 @@ def engine(request: pytest.FixtureRequest, tiny_image: str) -> Iterator[Containe
 
 @pytest.fixture
 def label() -> str:
-    return f"io.dockstep.run=contract-{uuid.uuid4().hex[:8]}"
+    return f"{labels.RUN}=contract-{uuid.uuid4().hex[:8]}"
 
 
 def spec(image: str, label: str, command: tuple[str, ...]) -> ContainerSpec:

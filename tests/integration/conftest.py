@@ -25,11 +25,13 @@ import docker
 import docker.errors
 import pytest
 
+from runner.engine import labels
+
 REPO = Path(__file__).resolve().parents[2]
-RUN_LABEL = "io.dockstep.run"
-OWNER_HOST = "io.dockstep.owner.host"
-OWNER_PID = "io.dockstep.owner.pid"
-OWNER_STARTED = "io.dockstep.owner.started"
+RUN_LABEL = labels.RUN
+OWNER_HOST = labels.OWNER_HOST
+OWNER_PID = labels.OWNER_PID
+OWNER_STARTED = labels.OWNER_STARTED
 GIT_NAME, GIT_EMAIL = "dockstep tests", "tests@dockstep.invalid"
 RUN_TIMEOUT = 120  # seconds a dockstep subprocess may take before the test gives up on it
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
@@ -384,9 +386,9 @@ import uuid  # noqa: E402  (appended section: the fixtures above are left as the
 # The registry the cache tests share layers through: a session fixture, found from here.
 from tests.integration.registry import registry  # noqa: E402, F401
 
-CACHE_KIND = "io.dockstep.cache"  # layer | volume
-CACHE_KEY = "io.dockstep.cache.key"
-CACHE_JOB = "io.dockstep.cache.job"
+CACHE_KIND = labels.CACHE_KIND  # layer | volume
+CACHE_KEY = labels.CACHE_KEY
+CACHE_JOB = labels.CACHE_JOB
 TEST_TOKEN = "io.dockstep.test.token"  # on images a test builds, so it can remove them
 LAYER_REPOSITORY = "dockstep-cache"
 
@@ -577,7 +579,7 @@ from docker.models.containers import Container  # noqa: E402
 
 from tests.integration.proxy import proxy  # noqa: E402, F401
 
-SERVICE_LABEL = "io.dockstep.service"
+SERVICE_LABEL = labels.SERVICE
 
 
 def _remove_containers(engine: docker.DockerClient, names: list[str], token: str) -> list[str]:

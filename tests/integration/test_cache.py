@@ -17,6 +17,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from runner.engine import labels
 from tests.integration.conftest import (
     CACHE_JOB,
     CACHE_KEY,
@@ -32,7 +33,7 @@ from tests.integration.conftest import (
     labelled,
 )
 
-OWNER = "io.dockstep.owner."
+OWNER = f"{labels.PREFIX}.owner."
 KEY = re.compile(r"[0-9a-f]{64}")
 MARKER_WAIT = 30.0  # seconds for a slow install to reach its sleep
 KILLABLE = (

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.layers import LayerCache
+from runner.engine import labels
 from runner.execute.containers import RunSettings
 from runner.execute.images import ImageResolver
 from runner.execute.job import JobRunner
@@ -36,7 +37,7 @@ def settings(
         run_id="r1",
         workspace=tmp_path,
         network="dockstep-r1",
-        labels=(("io.dockstep.run", "r1"),),
+        labels=((labels.RUN, "r1"),),
         builtins=(("CI", "true"),),
         secrets=secrets,
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from runner.commands.cache import Entry, doomed, human_age, human_size
+from runner.commands.cache import CacheEntry, doomed, human_age, human_size
 
 DAY = 86400.0
 NOW = 100 * DAY
 
 
-def entry(job: str, days_ago: float, key: str) -> Entry:
-    return Entry(
+def entry(job: str, days_ago: float, key: str) -> CacheEntry:
+    return CacheEntry(
         kind="layer",
         reference=key,
         key=key,
@@ -48,7 +48,7 @@ def test_prune_removes_stale_entries_beyond_the_kept_ones(
 
 
 def test_an_entry_never_used_counts_from_its_creation() -> None:
-    fresh = Entry(
+    fresh = CacheEntry(
         kind="volume", reference="v", key="v", job="j", size=0, created=NOW - 60, last_used=None
     )
     assert doomed([fresh], older_than=DAY, keep=None, now=NOW) == []
@@ -61,10 +61,10 @@ def test_sizes_and_ages_read_like_a_person_writes_them() -> None:
 
 
 def test_keep_counts_a_jobs_layers_and_volumes_apart() -> None:
-    layer = Entry(
+    layer = CacheEntry(
         kind="layer", reference="l", key="l", job="j", size=1, created=0.0, last_used=NOW - 60
     )
-    volume = Entry(
+    volume = CacheEntry(
         kind="volume", reference="v", key="v", job="j", size=1, created=0.0, last_used=NOW - 60
     )
     assert doomed([layer, volume], older_than=1.0, keep=1, now=NOW) == []

@@ -14,9 +14,10 @@ from runner.delivery import approvals, registry
 from runner.delivery import delivery as delivery_module
 from runner.delivery.approvals import Gate
 from runner.delivery.delivery import PACKAGE_REPOSITORY, Delivered, Delivery
-from runner.delivery.deploy import DEPLOYED_BY, ENVIRONMENT, SERVICE, Deployer, DeployFailed
+from runner.delivery.deploy import Deployer, DeployFailed
 from runner.delivery.verify import Measured
 from runner.engine.api import BuildRequest, OutputSink
+from runner.engine.labels import DEPLOYED_BY, ENVIRONMENT, SERVICE
 from runner.errors import EngineError
 from runner.git import Revision
 from runner.model.pipeline import (

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from runner.errors import EXIT_INVALID, PipelineInvalid
-from runner.format.load import cron_problem, load_pipeline, parse_duration
+from runner.format.fields import parse_duration
+from runner.format.load import load_pipeline
+from runner.format.triggers import cron_problem
 from runner.model.pipeline import (
     DEFAULT_STAGES,
     BuildSpec,

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from runner.format.load import PipelineYamlLoader
+from runner.format.yamlnodes import PipelineYamlLoader
 from runner.model.pipeline import (
     Baseline,
     CheckKind,

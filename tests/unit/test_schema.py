@@ -14,8 +14,14 @@ import pytest
 import yaml
 
 from runner.errors import PipelineInvalid
-from runner.format import delivery as delivery_loader
-from runner.format import load as loader
+from runner.format import cache as cache_format
+from runner.format import delivery as delivery_format
+from runner.format import fields as fields_format
+from runner.format import jobs as jobs_format
+from runner.format import load as load_format
+from runner.format import triggers as triggers_format
+from runner.format import verify as verify_format
+from runner.format import yamlnodes as yamlnodes_format
 from runner.model.pipeline import CheckKind, PullPolicy
 
 SCHEMA: dict[str, Any] = json.loads(files("runner.format").joinpath("schema.json").read_text())
@@ -36,32 +42,32 @@ def at(pointer: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("keys", "pointer"),
     [
-        (loader.TOP_LEVEL_KEYS, "/"),
-        (loader.JOB_KEYS, "/$defs/job"),
-        (loader.STEP_KEYS, "/$defs/stepMapping"),
-        (loader.DEFAULTS_KEYS, "/$defs/defaults"),
-        (loader.IMAGE_KEYS, "/$defs/imageBuild"),
-        (loader.RETRY_KEYS, "/$defs/retryPolicy"),
-        (loader.RESOURCES_KEYS, "/$defs/resources"),
-        (loader.TRIGGER_KEYS, "/$defs/triggerMap"),
-        (loader.BRANCH_FILTER_KEYS, "/$defs/branchFilter"),
-        (loader.TAG_FILTER_KEYS, "/$defs/tagFilter"),
-        (loader.SCHEDULE_KEYS, "/$defs/cronEntry"),
-        (loader.WEBHOOK_KEYS, "/$defs/webhook"),
-        (loader.SECRET_KEYS, "/$defs/secretSource"),
-        (loader.INSTALL_KEYS, "/$defs/install"),
-        (loader.CACHE_KEYS, "/$defs/cache"),
-        (loader.CACHE_VOLUME_KEYS, "/$defs/cacheVolume"),
-        (loader.DEFAULTS_CACHE_KEYS, "/$defs/defaultsCache"),
-        (loader.ENVIRONMENT_KEYS, "/$defs/environment"),
-        (loader.PACKAGE_KEYS, "/$defs/package"),
-        (loader.DEPLOY_KEYS, "/$defs/deploy"),
-        (loader.VERIFY_KEYS, "/$defs/verify"),
-        (loader.CHECK_KINDS, "/$defs/check"),
-        (loader.HTTP_CHECK_KEYS, "/$defs/httpCheck"),
-        (loader.TCP_CHECK_KEYS, "/$defs/tcpCheck"),
-        (loader.COMMAND_CHECK_KEYS, "/$defs/commandCheck"),
-        (loader.BASELINE_KEYS, "/$defs/baseline"),
+        (load_format.TOP_LEVEL_KEYS, "/"),
+        (jobs_format.JOB_KEYS, "/$defs/job"),
+        (jobs_format.STEP_KEYS, "/$defs/stepMapping"),
+        (jobs_format.DEFAULTS_KEYS, "/$defs/defaults"),
+        (fields_format.IMAGE_KEYS, "/$defs/imageBuild"),
+        (fields_format.RETRY_KEYS, "/$defs/retryPolicy"),
+        (fields_format.RESOURCES_KEYS, "/$defs/resources"),
+        (triggers_format.TRIGGER_KEYS, "/$defs/triggerMap"),
+        (triggers_format.BRANCH_FILTER_KEYS, "/$defs/branchFilter"),
+        (triggers_format.TAG_FILTER_KEYS, "/$defs/tagFilter"),
+        (triggers_format.SCHEDULE_KEYS, "/$defs/cronEntry"),
+        (triggers_format.WEBHOOK_KEYS, "/$defs/webhook"),
+        (load_format.SECRET_KEYS, "/$defs/secretSource"),
+        (cache_format.INSTALL_KEYS, "/$defs/install"),
+        (cache_format.CACHE_KEYS, "/$defs/cache"),
+        (cache_format.CACHE_VOLUME_KEYS, "/$defs/cacheVolume"),
+        (cache_format.DEFAULTS_CACHE_KEYS, "/$defs/defaultsCache"),
+        (delivery_format.ENVIRONMENT_KEYS, "/$defs/environment"),
+        (delivery_format.PACKAGE_KEYS, "/$defs/package"),
+        (delivery_format.DEPLOY_KEYS, "/$defs/deploy"),
+        (verify_format.VERIFY_KEYS, "/$defs/verify"),
+        (verify_format.CHECK_KINDS, "/$defs/check"),
+        (verify_format.HTTP_CHECK_KEYS, "/$defs/httpCheck"),
+        (verify_format.TCP_CHECK_KEYS, "/$defs/tcpCheck"),
+        (verify_format.COMMAND_CHECK_KEYS, "/$defs/commandCheck"),
+        (verify_format.BASELINE_KEYS, "/$defs/baseline"),
     ],
 )
 def test_schema_keys_match_the_loader(keys: frozenset[str], pointer: str) -> None:
@@ -95,11 +101,11 @@ def test_every_closed_object_refuses_unknown_keys() -> None:
 
 def test_enumerations_match_the_model() -> None:
     assert set(at("/$defs/pull")["enum"]) == {policy.value for policy in PullPolicy}
-    assert set(at("/$defs/triggerName")["enum"]) == loader.TRIGGER_KEYS - {"schedule"}
-    assert tuple(at("/$defs/tagScheme")["enum"]) == delivery_loader.TAG_SCHEMES
+    assert set(at("/$defs/triggerName")["enum"]) == triggers_format.TRIGGER_KEYS - {"schedule"}
+    assert tuple(at("/$defs/tagScheme")["enum"]) == delivery_format.TAG_SCHEMES
     approval = at("/$defs/environment/properties/approval")
-    assert set(approval["enum"]) == set(delivery_loader.APPROVALS)
-    assert {kind.value for kind in CheckKind} == loader.CHECK_KINDS
+    assert set(approval["enum"]) == set(delivery_format.APPROVALS)
+    assert {kind.value for kind in CheckKind} == verify_format.CHECK_KINDS
 
 
 def test_the_job_kinds_are_the_loaders() -> None:
@@ -107,9 +113,9 @@ def test_the_job_kinds_are_the_loaders() -> None:
     job = at("/$defs/job")
     assert [branch["required"] for branch in job["oneOf"]] == [
         ["steps"],
-        *([kind] for kind in delivery_loader.JOB_KINDS),
+        *([kind] for kind in delivery_format.JOB_KINDS),
     ]
-    assert set(job["dependentSchemas"]) == set(delivery_loader.JOB_KINDS)
+    assert set(job["dependentSchemas"]) == set(delivery_format.JOB_KINDS)
 
 
 def test_push_repositories_have_the_cache_registry_shape() -> None:
@@ -501,7 +507,7 @@ INVALID = [
 
 def as_data(text: str) -> Any:
     """The document as an editor's YAML 1.2 parser sees it (so `on:` stays a string)."""
-    return yaml.load(text, Loader=loader.PipelineYamlLoader)  # a SafeLoader subclass
+    return yaml.load(text, Loader=yamlnodes_format.PipelineYamlLoader)  # a SafeLoader subclass
 
 
 @pytest.fixture
@@ -516,7 +522,7 @@ def workspace(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("text", VALID)
 def test_valid_pipelines_pass_both(workspace: Path, text: str) -> None:
     text = textwrap.dedent(text)
-    loader.load_pipeline_text(text, file="ci.yml", workspace=workspace)
+    load_format.load_pipeline_text(text, file="ci.yml", workspace=workspace)
     VALIDATOR.validate(as_data(text))
 
 
@@ -524,7 +530,7 @@ def test_valid_pipelines_pass_both(workspace: Path, text: str) -> None:
 def test_invalid_pipelines_fail_both(workspace: Path, text: str, where: str) -> None:
     """Both refuse the file, and the schema for the same reason (at the same place)."""
     with pytest.raises(PipelineInvalid) as caught:
-        loader.load_pipeline_text(text, file="ci.yml", workspace=workspace)
+        load_format.load_pipeline_text(text, file="ci.yml", workspace=workspace)
     assert len(caught.value.problems) == 1
     places = {
         "/".join(map(str, error.absolute_path)) for error in VALIDATOR.iter_errors(as_data(text))
@@ -539,7 +545,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
     "path", sorted((REPOSITORY / "pipelines").glob("*.yml")), ids=lambda path: path.name
 )
 def test_the_repository_pipelines_pass_both(path: Path) -> None:
-    loader.load_pipeline(path, workspace=REPOSITORY)
+    load_format.load_pipeline(path, workspace=REPOSITORY)
     VALIDATOR.validate(as_data(path.read_text()))
 
 
@@ -552,7 +558,7 @@ def agree(workspace: Path, text: str, pointer: str, value: str) -> tuple[bool, b
         {**at(pointer), "$defs": SCHEMA["$defs"]}
     ).is_valid(value)
     try:
-        loader.load_pipeline_text(text, file="ci.yml", workspace=workspace)
+        load_format.load_pipeline_text(text, file="ci.yml", workspace=workspace)
     except PipelineInvalid:
         return schema_accepts, False
     return schema_accepts, True

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine import cleanup
+from runner.engine import cleanup, labels
 from runner.errors import UsageError
 from runner.model.pipeline import Secret
 from runner.secrets import Masker, read_secrets
@@ -35,7 +35,7 @@ def test_a_longer_secret_containing_a_shorter_one_is_masked_whole() -> None:
 
 
 def labels_of(pid: int, started: str, host: str = "here") -> dict[str, str]:
-    return {cleanup.OWNER_HOST: host, cleanup.OWNER_PID: str(pid), cleanup.OWNER_STARTED: started}
+    return {labels.OWNER_HOST: host, labels.OWNER_PID: str(pid), labels.OWNER_STARTED: started}
 
 
 def test_the_current_process_is_alive_and_a_recycled_pid_is_not() -> None:
@@ -50,13 +50,13 @@ def test_a_gone_pid_is_dead_and_another_hosts_run_is_left_alone() -> None:
 
 
 def test_owner_labels_carry_run_host_pid_and_start() -> None:
-    labels = dict(cleanup.Owner(host="h", pid=42, started="99").labels("run-1", "job-a"))
-    assert labels == {
-        "io.dockstep.run": "run-1",
-        "io.dockstep.job": "job-a",
-        "io.dockstep.owner.host": "h",
-        "io.dockstep.owner.pid": "42",
-        "io.dockstep.owner.started": "99",
+    made = dict(cleanup.Owner(host="h", pid=42, started="99").labels("run-1", "job-a"))
+    assert made == {
+        labels.RUN: "run-1",
+        labels.JOB: "job-a",
+        labels.OWNER_HOST: "h",
+        labels.OWNER_PID: "42",
+        labels.OWNER_STARTED: "99",
     }
 
 
