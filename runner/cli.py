@@ -13,12 +13,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from runner.cancel import CancelToken
 from runner.errors import EXIT_INTERRUPTED, DockstepError
 from runner.model.pipeline import pairs
 from runner.names import VARIABLE_NAME
+
+if TYPE_CHECKING:
+    from runner.session import RunRequest
 
 PIPELINE = click.argument(
     "pipeline", type=click.Path(dir_okay=False, path_type=Path), default="pipelines/ci.yml"
@@ -28,19 +33,18 @@ ALLOW_UNPINNED = click.option(
 )
 
 
-def _interrupt_on_signals() -> None:
-    """SIGINT, SIGTERM and SIGHUP all cancel, clean up and exit 130.
+def _cancel_on_signals(token: CancelToken) -> None:
+    """SIGINT, SIGTERM and SIGHUP cancel the run: jobs stop, everything is removed, exit 130.
 
-    SIGINT is set explicitly: a shell starts background commands with it ignored, and
-    Python then never raises KeyboardInterrupt.
+    A second one stops waiting for the jobs to stop. SIGINT is set explicitly: a shell
+    starts background commands with it ignored.
     """
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        token.cancel()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGHUP, handler)  # a dropped terminal or SSH session
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a dropped terminal
+        signal.signal(stop, handler)
 
 
 def _exit_with(action: Callable[[], int]) -> None:
@@ -103,31 +107,50 @@ EVENT = click.option(
 )
 
 
+def _request(pipeline: Path, **options: Any) -> RunRequest:
+    """The request `run` would make of these options, for `plan`, `graph` and `cache key`."""
+    from runner.session import RunRequest
+
+    variables = _variables(options.pop("variables", ()))
+    return RunRequest(pipeline=pipeline, variables=variables, **options)
+
+
 @main.command()
 @PIPELINE
 @click.option("--job", "jobs", multiple=True, help="Plan only this job and what it needs.")
+@VARIABLES
 @EVENT
 @ALLOW_UNPINNED
-def plan(pipeline: Path, jobs: tuple[str, ...], event: str, allow_unpinned: bool) -> None:
-    """Show what runs, in which order, and what runs in parallel."""
+def plan(
+    pipeline: Path,
+    jobs: tuple[str, ...],
+    variables: tuple[str, ...],
+    event: str,
+    allow_unpinned: bool,
+) -> None:
+    """Show what runs, in which order, and what runs in parallel (as `run` would decide)."""
     from runner.commands.inspect import show_plan
 
-    _exit_with(
-        lambda: show_plan(
-            pipeline, Path.cwd(), jobs=jobs, allow_unpinned=allow_unpinned, event=event
-        )
+    request = _request(
+        pipeline, jobs=jobs, variables=variables, event=event, allow_unpinned=allow_unpinned
     )
+    _exit_with(lambda: show_plan(request, Path.cwd()))
 
 
 @main.command()
 @PIPELINE
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid")
+@VARIABLES
+@EVENT
 @ALLOW_UNPINNED
-def graph(pipeline: Path, fmt: str, allow_unpinned: bool) -> None:
+def graph(
+    pipeline: Path, fmt: str, variables: tuple[str, ...], event: str, allow_unpinned: bool
+) -> None:
     """Print the job graph as Mermaid (default) or Graphviz DOT."""
     from runner.commands.inspect import show_graph
 
-    _exit_with(lambda: show_graph(pipeline, Path.cwd(), fmt=fmt, allow_unpinned=allow_unpinned))
+    request = _request(pipeline, variables=variables, event=event, allow_unpinned=allow_unpinned)
+    _exit_with(lambda: show_graph(request, Path.cwd(), fmt=fmt))
 
 
 @main.command()
@@ -181,10 +204,12 @@ def run(
     allow_unpinned: bool,
 ) -> None:
     """Run a pipeline's jobs in containers."""
-    from runner.commands.run import RunOptions
+    token = CancelToken()
+    _cancel_on_signals(token)
     from runner.commands.run import run as command
+    from runner.session import RunRequest
 
-    options = RunOptions(
+    request = RunRequest(
         pipeline=pipeline,
         jobs=jobs,
         workers=workers or max(4, os.cpu_count() or 1),
@@ -196,9 +221,9 @@ def run(
         ca_bundle=ca_bundle,
         use_cache=not no_cache,
         approve=approve,
+        interactive=sys.stdin.isatty() and os.environ.get("CI") != "true",
     )
-    _interrupt_on_signals()
-    _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))
+    _exit_with(lambda: command(request, dict(os.environ), Path.cwd(), token))
 
 
 def _age(value: str | None) -> float | None:
@@ -260,12 +285,13 @@ def cache_prune(older_than: str | None, keep: int | None, everything: bool, dry_
 @click.argument("job")
 @PIPELINE
 @VARIABLES
-def cache_key(job: str, pipeline: Path, variables: tuple[str, ...]) -> None:
+@EVENT
+def cache_key(job: str, pipeline: Path, variables: tuple[str, ...], event: str) -> None:
     """Print a job's cache key and the inputs that made it (pass the run's --var too)."""
     from runner.commands.cache import show_key
 
-    values = _variables(variables)
-    _exit_with(lambda: show_key(pipeline, job, dict(os.environ), Path.cwd(), values))
+    request = _request(pipeline, jobs=(job,), variables=variables, event=event)
+    _exit_with(lambda: show_key(request, job, dict(os.environ), Path.cwd()))
 
 
 @main.command()

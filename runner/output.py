@@ -35,6 +35,12 @@ class Console:
     def mask(self, text: str) -> str:
         return self._mask(text)
 
+    def masked(self, mask: Callable[[str], str]) -> Console:
+        """The same console (stream, lock, colours) with every line masked by `mask`."""
+        twin = Console(self._stream, colour=self._colour, mask=mask)
+        twin._lock, twin._colours = self._lock, self._colours
+        return twin
+
     def prefix_width(self, names: list[str]) -> None:
         self._width = max((len(n) for n in names), default=0)
 
@@ -89,5 +95,5 @@ class JobLog:
         self._file.close()
 
 
-def default_console(environ: Mapping[str, str], mask: Callable[[str], str]) -> Console:
+def default_console(environ: Mapping[str, str], mask: Callable[[str], str] = str) -> Console:
     return Console(sys.stdout, colour=use_colour(sys.stdout, environ), mask=mask)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from tabulate import tabulate
 
 from runner.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
-from runner.model.results import JobResult, StepResult, pipeline_passed
+from runner.model.results import Artifacts, JobResult, Packaged, StepResult, pipeline_passed
 
 REPORT_VERSION = 1
 
@@ -56,7 +57,7 @@ def table(results: Sequence[JobResult], mask: Callable[[str], str] = str) -> str
             r.status.value,
             _seconds(r.duration),
             "" if r.exit_code is None else r.exit_code,
-            r.cache or "",
+            r.cache.status.value if r.cache else "",
             _short(mask(r.reason or "")),
         ]
         for r in results
@@ -90,13 +91,60 @@ def _job(result: JobResult) -> dict[str, Any]:
         "duration": None if duration is None else round(duration, 4),
         "reason": result.reason,
         "image": result.image,
-        "cache": result.cache,
-        "cache_key": result.cache_key,
-        "cache_inputs": dict(result.cache_inputs),
-        "outputs": dict(result.outputs),
+        "cache": result.cache.status.value if result.cache else None,
+        "cache_key": result.cache.key if result.cache else None,
+        "cache_inputs": dict(result.cache.inputs) if result.cache else {},
+        "outputs": outputs(result),
+        "packaged": _packaged(result.packaged),
+        "deployment": asdict(result.deployment) if result.deployment else None,
+        "artifacts": _artifacts(result.artifacts),
         "log_file": result.log_file,
         "steps": [_step(s) for s in result.steps],
     }
+
+
+def outputs(result: JobResult) -> dict[str, str]:
+    """The flat name -> text view of a job's outputs, as report version 1 had it."""
+    found: dict[str, str] = {}
+    if result.packaged:
+        found |= {
+            "image": result.packaged.image,
+            "tags": " ".join(result.packaged.tags),
+            "pushed": " ".join(p.reference for p in result.packaged.pushed),
+        }
+    if result.deployment:
+        deployed = result.deployment
+        found |= {
+            "service": deployed.service,
+            "environment": deployed.environment,
+            "image": deployed.image,
+            "previous": deployed.previous_image or "",
+        }
+    if result.baseline:
+        found |= {
+            "requests": str(result.baseline.requests),
+            "p50_ms": f"{result.baseline.p50 * 1000:.2f}",
+            "p95_ms": f"{result.baseline.p95 * 1000:.2f}",
+            "error_rate": f"{result.baseline.error_rate:.4f}",
+        }
+    if result.rolled_back:
+        found["rolled_back"] = "true"
+    if result.artifacts:
+        found["artifacts"] = result.artifacts.folder
+    return found
+
+
+def _packaged(packaged: Packaged | None) -> dict[str, Any] | None:
+    if packaged is None:
+        return None
+    pushed = [{**asdict(p), "reference": p.reference} for p in packaged.pushed]
+    return {"image": packaged.image, "tags": list(packaged.tags), "pushed": pushed}
+
+
+def _artifacts(artifacts: Artifacts | None) -> dict[str, Any] | None:
+    if artifacts is None:
+        return None
+    return {"folder": artifacts.folder, "files": dict(artifacts.files)}
 
 
 def to_json(

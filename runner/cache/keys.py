@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import UsageError
-from runner.model.pipeline import CacheVolume, Install, Job
+from runner.model.pipeline import CacheVolume, Install
 from runner.paths import IGNORED
 
 FORMAT = "1"  # bump when the key's recipe changes, so old layers stop matching
@@ -94,12 +94,12 @@ def install_key(
     return _key(inputs)
 
 
-def volume_key(job: Job, volume: CacheVolume, workspace: Path) -> CacheKey:
+def volume_key(install: Install | None, volume: CacheVolume, workspace: Path) -> CacheKey:
     """A download-cache volume follows its own keys, else the install's, else auto."""
     if volume.keys is not None:
         files = key_files(workspace, volume.keys, auto=False)
-    elif job.install is not None:
-        files = key_files(workspace, job.install.keys, auto=job.install.auto_keys)
+    elif install is not None:
+        files = key_files(workspace, install.keys, auto=install.auto_keys)
     else:
         files = key_files(workspace, (), auto=True)
     inputs = [("format", FORMAT), ("path", volume.path), *_files_inputs(workspace, files)]

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from runner.cache.keys import CacheKey
@@ -22,15 +21,9 @@ from runner.engine.api import ContainerEngine
 from runner.engine.labels import CACHE_INPUTS, CACHE_JOB, CACHE_KEY, CACHE_KIND
 from runner.errors import EngineError
 from runner.model.pipeline import pairs
+from runner.model.results import CacheResult, CacheStatus
 
 LOCK_POLL = 0.2
-
-
-class CacheStatus(StrEnum):
-    HIT = "hit"
-    REMOTE_HIT = "hit (registry)"
-    MISS = "miss"
-    FORCED = "miss (--no-cache)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +31,9 @@ class CacheOutcome:
     status: CacheStatus
     key: CacheKey
     image: str  # the layer's image id
+
+    def result(self) -> CacheResult:
+        return CacheResult(status=self.status, key=self.key.value, inputs=self.key.inputs)
 
 
 class Usage:

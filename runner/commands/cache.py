@@ -11,16 +11,12 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from runner.cache.layers import LayerCache, Usage
-from runner.commands.run import RunOptions, prepare
+from runner import session
+from runner.cache.layers import Usage
 from runner.engine.api import ContainerEngine, Resource
 from runner.engine.docker.engine import DockerEngine
 from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND
-from runner.errors import EngineError, UsageError
-from runner.execute.containers import run_variables
-from runner.execute.images import ImageResolver, ResolvedImage
-from runner.execute.install import Installer
-from runner.model.pipeline import Pairs
+from runner.errors import EngineError
 from runner.paths import state_dir
 
 
@@ -168,25 +164,12 @@ def _remove(engine: ContainerEngine, entry: CacheEntry) -> None:
 
 
 def show_key(
-    pipeline: Path,
-    job_name: str,
-    environ: Mapping[str, str],
-    cwd: Path,
-    variables: Pairs = (),
+    request: session.RunRequest, job_name: str, environ: Mapping[str, str], cwd: Path
 ) -> int:
     """The key a job's install has now, what made it, and whether a layer exists for it."""
-    options = RunOptions(pipeline=pipeline, jobs=(job_name,), variables=variables)
-    prepared = prepare(options, environ, cwd, secrets=False)
-    job = prepared.pipeline.job(job_name)
-    if job.install is None:
-        raise UsageError(f"job {job_name!r} has no install: nothing is cached for it")
-    settings = prepared.settings
+    prepared = session.prepare(request, environ, cwd, secrets=False)
     with closing(DockerEngine()) as engine:
-        resolver = ImageResolver(engine, settings.workspace, run_variables(settings))
-        pinned = resolver.pinned(job)
-        installer = Installer(engine, settings, LayerCache(engine, prepared.cache_dir))
-        key = installer.key(job, ResolvedImage(id="", pinned=pinned))
-        present = engine.image_id(key.layer_tag) is not None
+        key, present = session.cache_key(prepared, job_name, engine)
     click.echo(f"{key.value}  ({'cached' if present else 'not cached'} on this engine)")
     click.echo(tabulate(list(key.inputs), headers=["input", "value"]))
     return 0

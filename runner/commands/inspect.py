@@ -7,21 +7,15 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from runner import git
-from runner.commands.run import builtins, condition_context, pipeline_variables, workspace_of
+from runner import session
 from runner.format.load import load_pipeline
-from runner.model.pipeline import Pipeline
+from runner.model.pipeline import Job, Steps
 from runner.plan import graph
-from runner.plan.plan import Plan, Selection, plan
-
-
-def _load(pipeline: Path, cwd: Path, allow_unpinned: bool) -> Pipeline:
-    workspace = workspace_of(pipeline, cwd)
-    return load_pipeline(pipeline, workspace=workspace, allow_unpinned=allow_unpinned)
 
 
 def validate(pipeline: Path, cwd: Path, *, allow_unpinned: bool = False) -> int:
-    loaded = _load(pipeline, cwd, allow_unpinned)
+    workspace = session.workspace_of(pipeline, cwd)
+    loaded = load_pipeline(pipeline, workspace=workspace, allow_unpinned=allow_unpinned)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
     stages = {job.stage for job in loaded.jobs}
@@ -29,26 +23,13 @@ def validate(pipeline: Path, cwd: Path, *, allow_unpinned: bool = False) -> int:
     return 0
 
 
-def _plan(
-    pipeline: Path, cwd: Path, jobs: tuple[str, ...], allow_unpinned: bool, event: str = "push"
-) -> Plan:
-    """The plan `run` would make here: the same git facts and event for `if:`."""
-    loaded = _load(pipeline, cwd, allow_unpinned)
-    values = builtins(loaded, "plan", event, git.revision(workspace_of(pipeline, cwd)))
-    context = condition_context(values, pipeline_variables(loaded, (), values))
-    return plan(loaded, Selection(jobs=jobs, context=context))
+def show_plan(request: session.RunRequest, cwd: Path) -> int:
+    """Waves of jobs: everything in a wave may run at once, after the waves before it.
 
-
-def show_plan(
-    pipeline: Path,
-    cwd: Path,
-    *,
-    jobs: tuple[str, ...] = (),
-    allow_unpinned: bool = False,
-    event: str = "push",
-) -> int:
-    """Waves of jobs: everything in a wave may run at once, after the waves before it."""
-    chosen = _plan(pipeline, cwd, jobs, allow_unpinned, event)
+    The plan is the one `run` makes for the same request: the same git facts, event and
+    variables decide every `if:`.
+    """
+    chosen = session.resolve(request, cwd, run_id="plan").plan
     wave_of = {name: index + 1 for index, wave in enumerate(chosen.waves()) for name in wave}
     rows = [
         [
@@ -56,8 +37,7 @@ def show_plan(
             p.name,
             p.job.stage,
             ", ".join(p.waits_for) or "-",
-            str(p.job.image),
-            len(p.job.steps),
+            *_what(p.job),
             p.skip_reason or "",
         ]
         for p in sorted(chosen.jobs, key=lambda p: wave_of.get(p.name, 10**6))
@@ -67,9 +47,15 @@ def show_plan(
     return 0
 
 
-def show_graph(
-    pipeline: Path, cwd: Path, *, fmt: str = "mermaid", allow_unpinned: bool = False
-) -> int:
-    chosen = _plan(pipeline, cwd, (), allow_unpinned)
+def _what(job: Job) -> tuple[str, str]:
+    """The image and the number of steps; a package, deploy or verify job by its kind."""
+    action = job.action
+    if isinstance(action, Steps):
+        return str(action.image), str(len(action.steps))
+    return f"({job.kind})", "-"
+
+
+def show_graph(request: session.RunRequest, cwd: Path, *, fmt: str = "mermaid") -> int:
+    chosen = session.resolve(request, cwd, run_id="plan").plan
     click.echo(graph.dot(chosen) if fmt == "dot" else graph.mermaid(chosen))
     return 0

@@ -81,9 +81,10 @@ class Gate:
         environment: str,
         say: Callable[[str], None],
         timeout: float | None = None,
+        stopped: threading.Event | None = None,
     ) -> None:
         """Return once `job` is approved; raise when it cannot be, when the job's `timeout`
-        passes first, or when the run is cancelled."""
+        passes first, or when the run or the job (`stopped`) is cancelled."""
         command = f"dockstep approve {self._run_id} {job}"
         if job in self._approved or approval_file(self._run_dir, job).exists():
             say(f"deploy to {environment} approved")
@@ -97,7 +98,7 @@ class Gate:
         say(f"waiting for approval to deploy to {environment}: run `{command}`")
         deadline = None if timeout is None else time.monotonic() + timeout
         while not approval_file(self._run_dir, job).exists():
-            if self._cancelled.wait(POLL):
+            if self._cancelled.wait(POLL) or (stopped is not None and stopped.is_set()):
                 raise ApprovalMissing(f"job {job!r}: cancelled while waiting for approval")
             if deadline is not None and time.monotonic() > deadline:
                 raise ApprovalMissing(f"job {job!r}: no approval within its timeout")

@@ -8,22 +8,16 @@ Service containers outlive the run on purpose: they carry service labels, not ru
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from runner.delivery.approvals import Gate
 from runner.engine.api import ContainerEngine, ContainerSpec
 from runner.engine.labels import DEPLOYED_BY, ENVIRONMENT, SERVICE
 from runner.errors import DockstepError, EngineError
-from runner.model.pipeline import DeploySpec, Environment, Pairs, pairs
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Deployment:
-    service: str
-    environment: str
-    image: str
-    container: str
-    previous: str | None  # the kept container to roll back to, if there was one
-    previous_image: str | None
+from runner.execute import environment as variables
+from runner.execute.kinds import JobContext, Outcome
+from runner.execute.settings import RunSettings
+from runner.model.pipeline import Deploy, Environment, Job, Pairs, pairs
+from runner.model.results import Deployment, Status
 
 
 class DeployFailed(DockstepError):
@@ -41,13 +35,13 @@ class Deployer:
 
     def deploy(
         self,
-        spec: DeploySpec,
+        spec: Deploy,
         environment: Environment,
         image: str,
         say: Callable[[str], None],
-        env: Pairs | None = None,
+        env: Pairs,
     ) -> Deployment:
-        """`env`: the service's variables, expanded (default: environment < deploy, as written)."""
+        """`env`: the service's variables, expanded."""
         backup = previous_name(spec.service)
         current = self._engine.find(spec.service)
         stale = self._engine.find(backup)
@@ -86,7 +80,7 @@ class Deployer:
         )
 
     def _spec(
-        self, spec: DeploySpec, environment: Environment, image: str, env: Pairs | None
+        self, spec: Deploy, environment: Environment, image: str, env: Pairs
     ) -> ContainerSpec:
         labels: Pairs = pairs(
             {SERVICE: spec.service, ENVIRONMENT: environment.name, DEPLOYED_BY: self._run_id}
@@ -98,7 +92,7 @@ class Deployer:
             labels=labels,
             network="bridge",
             workdir="",
-            env=env if env is not None else pairs({**dict(environment.env), **dict(spec.env)}),
+            env=env,
             ports=spec.ports,
         )
 
@@ -114,3 +108,45 @@ class Deployer:
         self._engine.start(deployment.service)
         image = deployment.previous_image or "?"
         say(f"rolled back {deployment.service} to the previous version ({image})")
+
+
+class DeployJob:
+    """The `Deploy` kind: the image its package job made replaces the service container."""
+
+    def __init__(
+        self,
+        engine: ContainerEngine,
+        *,
+        settings: RunSettings,
+        environments: tuple[Environment, ...],
+        gate: Gate,
+    ) -> None:
+        self._settings = settings
+        self._environments = {e.name: e for e in environments}
+        self._gate = gate
+        self._deployer = Deployer(engine, settings.run_id)
+
+    def cancel(self) -> None:
+        self._gate.cancel()
+
+    def run(self, job: Job, action: Deploy, context: JobContext) -> Outcome:
+        upstream = context.inputs.get(action.package)
+        packaged = upstream.packaged if upstream else None
+        if packaged is None:
+            raise DeployFailed(
+                f"job {job.name!r}: package job {action.package!r} produced no image in this run"
+            )
+        environment = self._environments[action.environment]
+        if environment.approval:
+            self._gate.wait(
+                job.name,
+                environment.name,
+                context.log.line,
+                timeout=job.timeout,
+                stopped=context.slot.stopped,
+            )
+        env = variables.deploy_env(self._settings, job, environment, action)
+        deployment = self._deployer.deploy(
+            action, environment, packaged.deployable, context.log.line, env=env
+        )
+        return Outcome(status=Status.PASSED, deployment=deployment)

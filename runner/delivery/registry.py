@@ -11,7 +11,7 @@ import tenacity
 from runner.engine.api import ContainerEngine
 from runner.errors import EngineError
 from runner.git import Revision
-from runner.model.pipeline import PackageSpec, RetryPolicy
+from runner.model.pipeline import Package, RetryPolicy
 
 SEMVER = re.compile(r"v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)")
 TAG_LIMIT = 128
@@ -50,7 +50,7 @@ def slug(text: str) -> str:
     return cleaned[:TAG_LIMIT]
 
 
-def image_tags(spec: PackageSpec, revision: Revision) -> list[str]:
+def image_tags(spec: Package, revision: Revision) -> list[str]:
     """The tags the scheme gives this revision; a word with nothing to say gives none."""
     tags: list[str] = []
     for word in spec.tags:

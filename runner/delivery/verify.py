@@ -1,170 +1,76 @@
-"""Smoke tests after a deploy: health checks retried until a deadline, and a short baseline.
-
-A probe returns None when healthy and otherwise says what is wrong, so the last reason
-is what the report shows when a deadline passes.
-"""
+"""The `Verify` kind: health checks and a baseline against a deployment of this run; a
+failure rolls the deployment back (once, however many verify jobs fail on it)."""
 
 from __future__ import annotations
 
-import http.client
-import math
-import re
-import socket
-import statistics
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
 
+from runner.delivery import probes
+from runner.delivery.deploy import Deployer, DeployFailed
 from runner.engine.api import ContainerEngine
-from runner.model.pipeline import Baseline, CheckKind, HealthCheck
-
-Probe = Callable[[], str | None]
-HTTP_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Response:
-    status: int
-    body: str
-    seconds: float
+from runner.execute.kinds import JobContext, Outcome
+from runner.model.pipeline import Baseline, Job, Verify
+from runner.model.results import Deployment, Measurements, Status
 
 
-def fetch(url: str, timeout: float = HTTP_TIMEOUT) -> Response:
-    """One GET; an HTTP error status is a response too (only no answer raises)."""
-    started = time.perf_counter()
-    request = urllib.request.Request(url, headers={"User-Agent": "dockstep-verify"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            status, body = answer.status, answer.read(65536)
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read(65536)
-    return Response(
-        status=status, body=body.decode(errors="replace"), seconds=time.perf_counter() - started
-    )
+class VerifyJob:
+    def __init__(self, engine: ContainerEngine, *, run_id: str) -> None:
+        self._engine = engine
+        self._deployer = Deployer(engine, run_id)
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._rolled_back: set[str] = set()
 
+    def cancel(self) -> None:
+        self._cancelled.set()
 
-def http_probe(check: HealthCheck, get: Callable[[str], Response] = fetch) -> Probe:
-    def probe() -> str | None:
-        try:
-            answer = get(check.target)
-        except (OSError, http.client.HTTPException) as error:
-            return f"GET {check.target}: {error}"
-        if answer.status != check.status:
-            return f"GET {check.target}: status {answer.status}, expected {check.status}"
-        if check.body and not re.search(check.body, answer.body):
-            return f"GET {check.target}: body does not match {check.body!r}"
-        if check.latency is not None and answer.seconds > check.latency:
-            return (
-                f"GET {check.target}: took {answer.seconds * 1000:.0f} ms, "
-                f"budget {check.latency * 1000:.0f} ms"
+    def run(self, job: Job, action: Verify, context: JobContext) -> Outcome:
+        upstream = context.inputs.get(action.deployment)
+        deployment = upstream.deployment if upstream else None
+        if deployment is None:
+            raise DeployFailed(
+                f"job {job.name!r}: {action.deployment!r} deployed nothing in this run"
             )
-        return None
-
-    return probe
-
-
-def tcp_probe(check: HealthCheck) -> Probe:
-    host, _, port = check.target.rpartition(":")
-
-    def probe() -> str | None:
+        baseline = None
         try:
-            with socket.create_connection((host, int(port)), timeout=HTTP_TIMEOUT):
-                return None
-        except OSError as error:
-            return f"connect {check.target}: {error}"
-
-    return probe
-
-
-def command_probe(check: HealthCheck, engine: ContainerEngine, container: str) -> Probe:
-    def probe() -> str | None:
-        chunks: list[bytes] = []
-        code = engine.exec(
-            container,
-            ("sh", "-c", check.target),
-            env=(),
-            workdir="/",
-            user=None,
-            output=chunks.append,
+            problem = self._checks(action, deployment, context)
+            if problem is None and action.baseline is not None:
+                baseline = probes.measure(action.baseline)
+                _report(baseline, action.baseline, context)
+                problem = probes.over_budget(baseline, action.baseline)
+        except ValueError as error:  # e.g. a URL the standard library refuses
+            problem = f"{error.__class__.__name__}: {error}"
+        if problem is None:
+            return Outcome(status=Status.PASSED, baseline=baseline)
+        if self._cancelled.is_set() or context.slot.stopped_because is Status.CANCELLED:
+            # interrupted, not found unhealthy: leave the deployment as it is
+            return Outcome(status=Status.CANCELLED, reason="cancelled during verification")
+        context.log.line(f"verification failed: {problem}")
+        with self._lock:  # two verify jobs failing on one deployment roll it back once
+            first = action.deployment not in self._rolled_back
+            self._rolled_back.add(action.deployment)
+        if first:
+            self._deployer.rollback(deployment, context.log.line)
+        return Outcome(
+            status=Status.FAILED,
+            reason=f"{problem}; rolled back",
+            baseline=baseline,
+            rolled_back=True,
         )
-        if code == 0:
-            return None
-        return f"{check.target!r} exited {code}: {b''.join(chunks).decode(errors='replace')[-200:]}"
 
-    return probe
-
-
-def probe_for(check: HealthCheck, engine: ContainerEngine, container: str) -> Probe:
-    if check.kind is CheckKind.HTTP:
-        return http_probe(check)
-    if check.kind is CheckKind.TCP:
-        return tcp_probe(check)
-    return command_probe(check, engine, container)
-
-
-def until_healthy(
-    probe: Probe,
-    check: HealthCheck,
-    *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], bool | None] = time.sleep,
-) -> str | None:
-    """Probe until healthy (None) or the deadline passes (the last problem)."""
-    deadline = clock() + check.deadline
-    while True:
-        problem = probe()
-        if problem is None or clock() + check.interval > deadline:
-            return problem
-        if sleep(check.interval):  # an Event's wait returns True when cancelled
-            return f"{problem} (cancelled)"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Measured:
-    requests: int
-    errors: int
-    p50: float
-    p95: float
-
-    @property
-    def error_rate(self) -> float:
-        return self.errors / self.requests if self.requests else 0.0
-
-    def over_budget(self, budget: Baseline) -> str | None:
-        if budget.p50 is not None and self.p50 > budget.p50:
-            return f"p50 {self.p50 * 1000:.1f} ms is over the {budget.p50 * 1000:.0f} ms budget"
-        if budget.p95 is not None and self.p95 > budget.p95:
-            return f"p95 {self.p95 * 1000:.1f} ms is over the {budget.p95 * 1000:.0f} ms budget"
-        if self.error_rate > budget.error_rate:
-            return f"error rate {self.error_rate:.1%} is over the {budget.error_rate:.1%} budget"
+    def _checks(self, action: Verify, deployment: Deployment, context: JobContext) -> str | None:
+        for check in action.checks:
+            probe = probes.probe_for(check, self._engine, deployment.container)
+            problem = probes.until_healthy(probe, check, sleep=context.slot.stopped.wait)
+            if problem:
+                return problem
+            context.log.line(f"healthy: {check.kind.value} {check.target}")
         return None
 
 
-def percentile(values: list[float], share: float) -> float:
-    """Nearest-rank percentile of a non-empty list: the smallest value with at least
-    `share` of the values at or below it."""
-    ordered = sorted(values)
-    rank = math.ceil(share * len(ordered))
-    return ordered[max(0, min(len(ordered), rank) - 1)]
-
-
-def measure(baseline: Baseline, get: Callable[[str], Response] = fetch) -> Measured:
-    """N sequential GETs; a non-2xx status or no answer counts as an error."""
-    latencies: list[float] = []
-    errors = 0
-    for _ in range(baseline.requests):
-        started = time.perf_counter()
-        try:
-            ok = 200 <= get(baseline.url).status < 300
-        except (OSError, http.client.HTTPException):
-            ok = False
-        latencies.append(time.perf_counter() - started)
-        errors += not ok
-    return Measured(
-        requests=baseline.requests,
-        errors=errors,
-        p50=statistics.median(latencies),
-        p95=percentile(latencies, 0.95),
+def _report(measured: Measurements, budget: Baseline, context: JobContext) -> None:
+    context.log.line(
+        f"baseline {budget.url}: {measured.requests} requests, "
+        f"p50 {measured.p50 * 1000:.1f} ms, p95 {measured.p95 * 1000:.1f} ms, "
+        f"errors {measured.error_rate:.1%}"
     )

@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import DockstepError
+from runner.model.results import Artifacts
 
 MANIFEST = "manifest.json"
 MOUNT_ROOT = "/artifacts"
@@ -49,14 +48,8 @@ def _files(root: Path, relative: str) -> list[Path]:
     return files
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Archive:
-    folder: Path
-    files: Mapping[str, str]  # relative name -> sha256, as the runner recorded them
-
-
-def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) -> Archive:
-    """Copy the paths into the run directory and write the manifest."""
+def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) -> Artifacts:
+    """Copy the paths into the run directory and write the manifest (for people to read)."""
     target = run_dir / "artifacts" / job
     files = {}
     for relative in paths:
@@ -66,17 +59,17 @@ def archive(job: str, paths: tuple[str, ...], workspace: Path, run_dir: Path) ->
             shutil.copy2(source, target / name)
             files[name] = _digest(target / name)
     (target / MANIFEST).write_text(json.dumps({"job": job, "files": files}, indent=2) + "\n")
-    return Archive(folder=target, files=files)
+    return Artifacts(folder=str(target), files=tuple(sorted(files.items())))
 
 
-def verified(job: str, run_dir: Path, expected: Mapping[str, str] | None = None) -> Path:
+def verified(job: str, recorded: Artifacts) -> Path:
     """The archive of `job`, once its files are exactly the recorded ones, checksums and all.
 
-    The run directory sits in the workspace, which every job may write, so the runner
-    passes the digests it recorded itself (`expected`); the manifest is only the fallback.
+    The run directory sits in the workspace, which every job may write, so only the
+    digests the runner recorded in the job's result count, never the manifest beside them.
     """
-    target = run_dir / "artifacts" / job
-    files = dict(expected) if expected is not None else _manifest(job, target)
+    target = Path(recorded.folder)
+    files = dict(recorded.files)
     for name, digest in files.items():
         path = target / name
         if not path.is_file() or _digest(path) != digest:
@@ -86,13 +79,6 @@ def verified(job: str, run_dir: Path, expected: Mapping[str, str] | None = None)
     if extra:
         raise ArtifactError(f"artifacts of {job!r}: {extra[0]} was added after the job ended")
     return target
-
-
-def _manifest(job: str, target: Path) -> dict[str, str]:
-    try:
-        return dict(json.loads((target / MANIFEST).read_text())["files"])
-    except (OSError, ValueError, KeyError) as error:
-        raise ArtifactError(f"artifacts of {job!r}: no readable manifest ({error})") from error
 
 
 def mount_point(job: str) -> str:

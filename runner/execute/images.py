@@ -13,8 +13,9 @@ from pathlib import Path
 from runner.engine.api import BuildRequest, ContainerEngine, OutputSink
 from runner.engine.labels import BUILD_CONTEXT
 from runner.errors import EngineError, ImageUnavailable
-from runner.expr.interpolate import expand
-from runner.model.pipeline import BuildSpec, ImageRef, Job, PullPolicy
+from runner.execute import environment
+from runner.execute.settings import RunSettings
+from runner.model.pipeline import BuildSpec, ImageRef, PullPolicy, Steps
 from runner.paths import IGNORED
 
 BUILD_REPOSITORY = "dockstep-build"
@@ -53,40 +54,38 @@ class ResolvedImage:
 class ImageResolver:
     """Resolves each job's image once per run, even when parallel jobs share it."""
 
-    def __init__(
-        self, engine: ContainerEngine, workspace: Path, variables: Mapping[str, str]
-    ) -> None:
+    def __init__(self, engine: ContainerEngine, settings: RunSettings) -> None:
         self._engine = engine
-        self._workspace = workspace
-        self._variables = variables
+        self._settings = settings
         self._locks: dict[str, threading.Lock] = {}
         self._resolved: dict[str, ResolvedImage] = {}
         self._guard = threading.Lock()
 
-    def resolve(self, job: Job, log: OutputSink) -> ResolvedImage:
+    def resolve(self, job: str, steps: Steps, log: OutputSink) -> ResolvedImage:
         """The image to run the job in."""
-        key = f"{job.image}|{job.pull.value}"
+        key = f"{steps.image}|{steps.pull.value}"
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._resolved:
-                self._resolved[key] = self._fetch(job, job.image, log)
+                self._resolved[key] = self._fetch(job, steps, log)
             return self._resolved[key]
 
-    def _fetch(self, job: Job, image: ImageRef, log: OutputSink) -> ResolvedImage:
+    def _fetch(self, job: str, steps: Steps, log: OutputSink) -> ResolvedImage:
+        image = steps.image
         if image.build is not None:
             return self._build(job, image.build, log)
         reference = image.reference or ""
         local_id = reference.startswith("sha256:")  # ids are never pulled, whatever the policy
-        always = job.pull is PullPolicy.ALWAYS and not local_id
+        always = steps.pull is PullPolicy.ALWAYS and not local_id
         present = None if always else self._engine.image_id(reference)
         if present:
             return ResolvedImage(id=present, pinned=reference)
-        if job.pull is PullPolicy.NEVER:
-            raise ImageUnavailable(job.name, reference, "not present locally and pull is 'never'")
+        if steps.pull is PullPolicy.NEVER:
+            raise ImageUnavailable(job, reference, "not present locally and pull is 'never'")
         if local_id:
             raise ImageUnavailable(
-                job.name,
+                job,
                 reference,
                 "a local image id is not on this engine "
                 "and cannot be pulled; pin name@sha256:<digest> to pull",
@@ -95,17 +94,17 @@ class ImageResolver:
         try:
             return ResolvedImage(id=self._engine.pull(reference), pinned=reference)
         except EngineError as error:
-            raise ImageUnavailable(job.name, reference, f"pull failed: {error}") from error
+            raise ImageUnavailable(job, reference, f"pull failed: {error}") from error
 
-    def pinned(self, job: Job) -> str:
-        """The job's portable image name, worked out without the engine."""
-        if job.image.build is None:
-            return job.image.reference or ""
-        return self._build_request(job.image.build).tag
+    def pinned(self, image: ImageRef) -> str:
+        """The portable image name, worked out without the engine."""
+        if image.build is None:
+            return image.reference or ""
+        return self._build_request(image.build).tag
 
     def _build_request(self, spec: BuildSpec) -> BuildRequest:
-        context = (self._workspace / spec.context).resolve()
-        args = {key: expand(value, self._variables) for key, value in spec.args}
+        context = (self._settings.workspace / spec.context).resolve()
+        args = dict(environment.build_args(self._settings, spec.args))
         return BuildRequest(
             context=str(context),
             dockerfile=spec.dockerfile,
@@ -115,7 +114,7 @@ class ImageResolver:
             labels=((BUILD_CONTEXT, spec.context),),
         )
 
-    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
+    def _build(self, job: str, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
         request = self._build_request(spec)
         tag = request.tag
         present = self._engine.image_id(tag)
@@ -125,4 +124,4 @@ class ImageResolver:
         try:
             return ResolvedImage(id=self._engine.build(request, log), pinned=tag)
         except EngineError as error:
-            raise ImageUnavailable(job.name, f"build:{spec.context}", str(error)) from error
+            raise ImageUnavailable(job, f"build:{spec.context}", str(error)) from error

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from runner.cache import keys
 from runner.cache.keys import CacheKey
-from runner.cache.layers import CacheOutcome, CacheStatus, LayerCache
+from runner.cache.layers import CacheOutcome, LayerCache
 from runner.engine.api import ContainerEngine, ContainerSpec, Mount
 from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND, CACHE_PATH
 from runner.errors import DockstepError
-from runner.execute import containers
+from runner.execute import containers, environment
 from runner.execute.images import ResolvedImage
+from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
-from runner.expr.interpolate import expand_layers
-from runner.model.pipeline import Job, Pairs, pairs
+from runner.model.pipeline import Install, Job, Steps, pairs
+from runner.model.results import CacheStatus
 from runner.output import JobLog
 
 VOLUME_PROBE_PATH = "/dockstep-volume"
@@ -25,31 +26,35 @@ class InstallFailed(DockstepError):
 
 
 class Installer:
-    def __init__(
-        self, engine: ContainerEngine, settings: containers.RunSettings, layers: LayerCache
-    ) -> None:
+    def __init__(self, engine: ContainerEngine, settings: RunSettings, layers: LayerCache) -> None:
         self._engine = engine
         self._settings = settings
         self._layers = layers
 
+    def cancel(self) -> None:
+        """End waits for another run's install of the same layer."""
+        self._layers.cancel()
+
     def install(
         self,
         job: Job,
+        steps: Steps,
+        install: Install,
         image: ResolvedImage,
+        *,
         volumes: tuple[Mount, ...],
         slot: ContainerSlot,
         log: JobLog,
     ) -> CacheOutcome:
         """The job's install layer: found by its key, or installed and committed now."""
-        key = self.key(job, image)
-        assert job.install is not None
-        if job.install.auto_keys and not any(n.startswith("file:") for n, _ in key.inputs):
+        key = self.key(job, steps, install, image)
+        if install.auto_keys and not any(n.startswith("file:") for n, _ in key.inputs):
             log.line(
                 "warning: install keys: auto found no lockfile at the workspace root, so "
                 "the cache follows only the image and the commands; list the files the "
                 "install reads in install.keys"
             )
-        found = self._layers.lookup(key, job.cache.registry)
+        found = self._layers.lookup(key, steps.cache.registry)
         if found:
             log.line(f"cache {found.status.value}: {key.short}; install skipped")
             return found
@@ -62,7 +67,7 @@ class Installer:
                 return found
             log.line(f"cache miss: {key.short}; installing")
             layer = self._install_and_commit(
-                job, image, volumes=volumes, key=key, slot=slot, log=log
+                job, steps, install, image, volumes=volumes, key=key, slot=slot, log=log
             )
         status = CacheStatus.MISS if self._layers.enabled else CacheStatus.FORCED
         return CacheOutcome(status=status, key=key, image=layer)
@@ -70,6 +75,8 @@ class Installer:
     def _install_and_commit(
         self,
         job: Job,
+        steps: Steps,
+        install: Install,
         image: ResolvedImage,
         *,
         volumes: tuple[Mount, ...],
@@ -77,16 +84,15 @@ class Installer:
         slot: ContainerSlot,
         log: JobLog,
     ) -> str:
-        assert job.install is not None
-        spec = containers.install_spec(self._settings, job, image.id, volumes)
+        spec = containers.install_spec(self._settings, job, steps, image.id, volumes)
         if not slot.create(spec) or not slot.start():
             raise InstallFailed(job.name, "stopped before it started")
-        assert slot.container is not None
+        assert slot.container is not None  # created just above
         code = self._engine.exec(
             slot.container,
-            containers.shell(job.install.run),
-            env=self.exec_env(job),
-            workdir=job.workdir,
+            containers.shell(install.run),
+            env=environment.install_env(self._settings, job, install),
+            workdir=steps.workdir,
             user=ROOT,
             output=log.write,
         )
@@ -103,43 +109,28 @@ class Installer:
             container=slot.container,
             base=image.id,
             job=job.name,
-            registry=job.cache.registry,
+            registry=steps.cache.registry,
         )
         slot.discard()
         if warning:
             log.line(f"warning: {warning}")
         return layer
 
-    def declared_env(self, job: Job) -> dict[str, str]:
-        """The install's own variables: what the key hashes (built-ins vary per run)."""
-        assert job.install is not None
-        settings = self._settings
-        layers = [settings.pipeline_env, job.env, job.install.env, settings.variables]
-        return expand_layers(layers, containers.expansion_base(settings))
-
-    def exec_env(self, job: Job) -> Pairs:
-        """What the install sees: its variables, CI=true, the CA bundle and the secrets."""
-        merged = {"CI": "true", **self.declared_env(job), **dict(self._settings.secrets)}
-        if self._settings.ca_bundle:
-            merged.update(dict.fromkeys(containers.CA_VARIABLES, containers.CA_TARGET))
-        return pairs(merged)
-
-    def key(self, job: Job, image: ResolvedImage) -> CacheKey:
-        assert job.install is not None
+    def key(self, job: Job, steps: Steps, install: Install, image: ResolvedImage) -> CacheKey:
         return keys.install_key(
             # a floating tag (--allow-unpinned) can move: key by what it points at now
-            image=image.pinned if job.image.pinned else image.id,
-            install=job.install,
-            env=self.declared_env(job),
-            workdir=job.workdir,
+            image=image.pinned if steps.image.pinned else image.id,
+            install=install,
+            env=environment.install_declared(self._settings, job, install),
+            workdir=steps.workdir,
             workspace=self._settings.workspace,
         )
 
-    def volumes(self, job: Job, image: ResolvedImage) -> tuple[Mount, ...]:
+    def volumes(self, job: Job, steps: Steps, image: ResolvedImage) -> tuple[Mount, ...]:
         """The job's download-cache volumes, created (and made writable) when new."""
         mounts = []
-        for volume in job.cache.volumes:
-            key = keys.volume_key(job, volume, self._settings.workspace)
+        for volume in steps.cache.volumes:
+            key = keys.volume_key(steps.install, volume, self._settings.workspace)
             name = keys.volume_name(key)
             labels = pairs(
                 {

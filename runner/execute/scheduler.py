@@ -7,21 +7,22 @@ started and stops what is running in later stages (its own stage is left to fini
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
+from runner.cancel import CancelToken
 from runner.model.pipeline import Job
 from runner.model.results import JobResult, Status
 from runner.plan.plan import Plan, PlannedJob
 
-POLL = 0.2  # seconds between checks, so Ctrl-C is seen promptly
+POLL = 0.2  # seconds between checks, so a cancel is seen promptly
 CANCEL_GRACE = 30.0  # seconds cancelled jobs get to stop and remove their containers
 
 
 class JobExecutor(Protocol):
-    def run(self, job: Job) -> JobResult: ...
+    def run(self, job: Job, inputs: Mapping[str, JobResult]) -> JobResult:
+        """Run `job`; `inputs` are the results of the jobs it waits for."""
 
     def cancel(self, job: str) -> None: ...
 
@@ -43,33 +44,37 @@ class Scheduler:
         self._clock = clock
         self.interrupted = False
 
-    def run(self, plan: Plan) -> list[JobResult]:
+    def run(self, plan: Plan, token: CancelToken) -> list[JobResult]:
         """Every planned job's result, in plan order.
 
-        Ctrl-C (or SIGTERM, which the CLI turns into one) cancels every job and waits for
-        them to clean up; a second Ctrl-C stops waiting. Either way `interrupted` is set.
+        A cancel of `token` cancels every job and waits for them to clean up; a second
+        cancel (a forced one) stops waiting. Either way `interrupted` is set.
         """
         run = _Run(plan, self._clock)
         pool = cf.ThreadPoolExecutor(self._workers, thread_name_prefix="job")
         try:
-            self._drive(run, pool)
-        except KeyboardInterrupt:
-            self.interrupted = True
-            self._executor.cancel_all()
-            run.cancel_pending("interrupted")
-            # a second Ctrl-C stops the wait; the caller's sweep removes what is left
-            with contextlib.suppress(KeyboardInterrupt):
-                run.collect(cf.wait(run.running, timeout=CANCEL_GRACE).done)
-            run.cancel_running("interrupted")
+            self._drive(run, pool, token)
+            if token.cancelled:
+                self._interrupt(run, token)
         finally:
             pool.shutdown(wait=not self.interrupted, cancel_futures=True)
         return run.ordered()
 
-    def _drive(self, run: _Run, pool: cf.ThreadPoolExecutor) -> None:
-        while run.pending or run.running:
+    def _interrupt(self, run: _Run, token: CancelToken) -> None:
+        self.interrupted = True
+        self._executor.cancel_all()
+        run.cancel_pending("interrupted")
+        deadline = self._clock() + CANCEL_GRACE
+        while run.running and not token.forced and self._clock() < deadline:
+            run.collect(cf.wait(run.running, timeout=POLL).done)
+        run.cancel_running("interrupted")  # the caller's sweep removes what is left
+
+    def _drive(self, run: _Run, pool: cf.ThreadPoolExecutor, token: CancelToken) -> None:
+        while (run.pending or run.running) and not token.cancelled:
             run.skip_blocked()
             for planned in run.ready()[: self._workers - len(run.running)]:
-                run.start(planned, pool.submit(self._executor.run, planned.job))
+                inputs = {name: run.results[name] for name in planned.waits_for}
+                run.start(planned, pool.submit(self._executor.run, planned.job, inputs))
             done, _ = cf.wait(run.running, timeout=POLL, return_when=cf.FIRST_COMPLETED)
             for result in run.collect(done):
                 if result.status in (Status.FAILED, Status.TIMEOUT) and not self._keep_going:

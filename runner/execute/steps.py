@@ -8,30 +8,29 @@ itself sees an OOM kill.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 from runner.engine.api import ContainerEngine
-from runner.execute import containers
+from runner.execute import containers, environment
+from runner.execute.kinds import JobContext
+from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
-from runner.model.pipeline import Job, Step
+from runner.model.pipeline import Job, Step, Steps
 from runner.model.results import Status, StepResult
-from runner.output import JobLog
 from runner.retrying import retrying
 
 Clock = Callable[[], float]
-Deadline = Callable[[float | None, bool], threading.Timer | None]  # (seconds, step only)
 
 
-def single_shot(job: Job) -> bool:
-    return len(job.steps) == 1 and job.steps[0].retry.max_retries == 0
+def single_shot(action: Steps) -> bool:
+    return len(action.steps) == 1 and action.steps[0].retry.max_retries == 0
 
 
 class StepRunner:
     def __init__(
         self,
         engine: ContainerEngine,
-        settings: containers.RunSettings,
+        settings: RunSettings,
         *,
         clock: Clock,
     ) -> None:
@@ -39,30 +38,27 @@ class StepRunner:
         self._settings = settings
         self._clock = clock
 
-    def run_all(
-        self, job: Job, slot: ContainerSlot, log: JobLog, deadline: Deadline
-    ) -> tuple[StepResult, ...]:
+    def run_all(self, job: Job, action: Steps, context: JobContext) -> tuple[StepResult, ...]:
         """Every step's result; after a blocking failure or a stop the rest are skipped."""
         results: list[StepResult] = []
-        for step in job.steps:
-            if (results and results[-1].status.blocks) or slot.stopped_because:
+        for step in action.steps:
+            if (results and results[-1].status.blocks) or context.slot.stopped_because:
                 results.append(self._skipped(step))
             else:
-                results.append(self._step(job, step, slot, log, deadline))
+                results.append(self._step(job, action, step, context))
         return tuple(results)
 
-    def _step(
-        self, job: Job, step: Step, slot: ContainerSlot, log: JobLog, deadline: Deadline
-    ) -> StepResult:
+    def _step(self, job: Job, action: Steps, step: Step, context: JobContext) -> StepResult:
+        slot, log = context.slot, context.log
         log.line(f"$ {step.name}")
         started = self._clock()
         attempts = 0
-        timer = deadline(step.timeout, True)
+        timer = context.deadline(step.timeout, step_only=True)
 
         def attempt() -> int:
             nonlocal attempts
             attempts += 1
-            code = self._execute(job, step, slot, log)
+            code = self._execute(job, action, step, context)
             log.flush()
             return code
 
@@ -85,7 +81,7 @@ class StepRunner:
         if (
             status is Status.TIMEOUT
             and step.allow_failure
-            and slot.resume(restart=not single_shot(job))
+            and slot.resume(restart=not single_shot(action))
         ):
             status = Status.ALLOWED_FAILURE
             log.line(f"step {step.name!r} hit its timeout; allowed to fail, carrying on")
@@ -101,9 +97,10 @@ class StepRunner:
             oom_killed=code != 0 and not slot.stopped_because and self._oom_since(slot),
         )
 
-    def _execute(self, job: Job, step: Step, slot: ContainerSlot, log: JobLog) -> int:
-        assert slot.container is not None
-        if single_shot(job):  # the container's own command is the step
+    def _execute(self, job: Job, action: Steps, step: Step, context: JobContext) -> int:
+        slot, log = context.slot, context.log
+        assert slot.container is not None  # created before the first step
+        if single_shot(action):  # the container's own command is the step
             stream = self._engine.attach(slot.container)
             if not slot.start():
                 return -1
@@ -113,8 +110,8 @@ class StepRunner:
         return self._engine.exec(
             slot.container,
             containers.shell(step.run),
-            env=containers.step_env(self._settings, job, step),
-            workdir=step.workdir or job.workdir,
+            env=environment.step_env(self._settings, job, step),
+            workdir=step.workdir or action.workdir,
             user=self._settings.user,
             output=log.write,
         )

@@ -39,12 +39,12 @@ from runner.format.yamlnodes import (
     wrong,
 )
 from runner.model.pipeline import (
-    DeploySpec,
+    Deploy,
     Environment,
     Job,
-    PackageSpec,
+    Package,
     Pairs,
-    VerifySpec,
+    Verify,
     pairs,
 )
 from runner.names import NAME, NAME_RULE, suggest
@@ -59,13 +59,22 @@ TAG_SCHEMES = ("sha", "branch", "semver", "latest")
 APPROVALS = {"required": True, "none": False}
 LOCALHOST = "127.0.0.1"
 BOTH_MESSAGE = "a job runs steps or is one of package/deploy/verify, not both"
-INSTALL_MESSAGE = "install is only for jobs that run steps"
+STEPS_ONLY = (
+    "image",
+    "workdir",
+    "pull",
+    "install",
+    "cache",
+    "resources",
+    "privileged",
+    "docker_socket",
+)
 WHOLE_WORKSPACE_MESSAGE = "an artifact is a file or directory in the workspace, not all of it"
 
 _LABEL_NAME = re.compile(r"[^\s=]+")
 _PORTS = re.compile(r"(?:(?P<ip>.+):)?(?P<host>[0-9]+):(?P<container>[0-9]+)")
 _PORTS_SHAPE = "a port mapping HOST:CONTAINER like '8080:8000', or 127.0.0.1:HOST:CONTAINER"
-_PACKAGE_DEFAULTS = PackageSpec(context=".")
+_PACKAGE_DEFAULTS = Package(context=".")
 _PUSH_SHAPE = (
     "a registry and repository like 127.0.0.1:5000/webapp or ghcr.io/team/webapp (a host "
     "with a dot, a port or localhost, then a lowercase repository path; no tag or digest, as "
@@ -140,13 +149,13 @@ def read_artifacts(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | No
 # ---------------------------------------------------------------- package
 
 
-def read_package(doc: Doc, node: yaml.Node, path: str) -> PackageSpec | None:
+def read_package(doc: Doc, node: yaml.Node, path: str) -> Package | None:
     fields = read_fields(doc, node, path, PACKAGE_KEYS, required=("context",))
     if fields is None:
         return None
     context = fields.get("context", read_relative)
     dockerfile = fields.get("dockerfile", read_relative)
-    spec = PackageSpec(
+    spec = Package(
         context=context or ".",
         dockerfile=dockerfile or _PACKAGE_DEFAULTS.dockerfile,
         target=fields.get("target", read_text),
@@ -218,14 +227,14 @@ def _push(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
 
 def read_deploy(
     doc: Doc, node: yaml.Node, path: str, environments: Collection[str] | None
-) -> tuple[DeploySpec | None, Ref | None]:
+) -> tuple[Deploy | None, Ref | None]:
     """The deploy, and where its package job is named; `environments` None: not checked."""
     required = ("environment", "package", "service")
     fields = read_fields(doc, node, path, DEPLOY_KEYS, required=required)
     if fields is None:
         return None, None
     package = fields.get("package", read_text)
-    spec = DeploySpec(
+    spec = Deploy(
         environment=fields.get(
             "environment", lambda d, n, p: _environment_name(d, n, p, environments), ""
         ),
@@ -310,19 +319,17 @@ def _port_mapping(doc: Doc, node: yaml.Node, path: str) -> tuple[int, int] | Non
 # ---------------------------------------------------------------- job kinds, references
 
 
-class Delivery(NamedTuple):
+class KindFields(NamedTuple):
     """What makes a job a package, deploy or verify job, read from its fields."""
 
     kinds: tuple[str, ...]  # which of package, deploy, verify the job has (one, when valid)
-    package: PackageSpec | None = None
-    deploy: DeploySpec | None = None
-    verify: VerifySpec | None = None
+    action: Package | Deploy | Verify | None = None  # None: a steps job, or unreadable
     wants: tuple[str, Ref] | None = None  # the kind of job named, and where
 
 
 def read_delivery(
     doc: Doc, fields: Fields, node: yaml.Node, environments: Collection[str] | None
-) -> Delivery:
+) -> KindFields:
     """A job's kind: `steps`, or one of package/deploy/verify; `node` is the job's mapping."""
     path = fields.path
     kinds = tuple(kind for kind in JOB_KINDS if kind in fields)
@@ -332,21 +339,25 @@ def read_delivery(
         doc.add(node, path, BOTH_MESSAGE)
     if len(kinds) > 1:
         doc.add(node, path, "set only one of package:, deploy: or verify:")
-    if kinds and "install" in fields:
-        doc.add(fields.nodes["install"], sub(path, "install"), INSTALL_MESSAGE)
-    deploy, verify, wants = None, None, None
+    for key in STEPS_ONLY if kinds and "steps" not in fields else ():
+        if key in fields:
+            doc.add(fields.nodes[key], sub(path, key), f"{key} is only for jobs that run steps")
+    action: Package | Deploy | Verify | None = None
+    wants = None
     if "verify" in fields:
-        verify, named = read_verify(doc, fields.nodes["verify"], sub(path, "verify"))
+        action, named = read_verify(doc, fields.nodes["verify"], sub(path, "verify"))
         wants = None if named is None else ("deploy", named)
     if "deploy" in fields:
         where = sub(path, "deploy")
-        deploy, named = read_deploy(doc, fields.nodes["deploy"], where, environments)
+        action, named = read_deploy(doc, fields.nodes["deploy"], where, environments)
         wants = None if named is None else ("package", named)
-    return Delivery(kinds, fields.get("package", read_package), deploy, verify, wants)
+    if "package" in fields:
+        action = fields.get("package", read_package)
+    return KindFields(kinds, action, wants)
 
 
 def check_references(
-    doc: Doc, names: Collection[str], jobs: Sequence[tuple[Job, Delivery]]
+    doc: Doc, names: Collection[str], jobs: Sequence[tuple[Job, KindFields]]
 ) -> None:
     """`deploy.package` names a package job, `verify.deployment` a deploy job, both in needs.
 

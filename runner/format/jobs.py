@@ -16,7 +16,7 @@ from typing import NamedTuple
 import yaml
 
 from runner.format.cache import read_cache, read_defaults_cache, read_install
-from runner.format.delivery import Delivery, check_references, read_artifacts, read_delivery
+from runner.format.delivery import KindFields, check_references, read_artifacts, read_delivery
 from runner.format.fields import (
     read_condition,
     read_duration,
@@ -43,6 +43,7 @@ from runner.format.yamlnodes import (
 )
 from runner.model.pipeline import (
     DEFAULT_WORKDIR,
+    Action,
     CacheSpec,
     ImageRef,
     Job,
@@ -50,6 +51,7 @@ from runner.model.pipeline import (
     Resources,
     RetryPolicy,
     Step,
+    Steps,
 )
 from runner.names import NAME, suggest
 from runner.plan.dag import find_cycle
@@ -109,7 +111,7 @@ class _Need(NamedTuple):
 class _Read(NamedTuple):
     job: Job
     needs: tuple[_Need, ...]
-    delivery: Delivery
+    delivery: KindFields
 
 
 def read_jobs(
@@ -154,33 +156,43 @@ def _job(
         return None
     delivery = read_delivery(doc, fields, entry.value, environments)
     needs = fields.get("needs", _needs)
-    workdir = fields.get("workdir", read_workdir, defaults.workdir)
     job = Job(
         name=name,
         stage=fields.get("stage", lambda d, n, p: _stage(d, n, p, stages), _first_stage(stages)),
-        image=_job_image(doc, fields, entry.key, defaults, bool(delivery.kinds)),
-        steps=fields.get("steps", lambda d, n, p: _steps(d, n, p, defaults.retry, workdir), ()),
+        action=_action(doc, fields, entry.key, defaults, delivery),
         needs=None if needs is None else tuple(need.job for need in needs),
         env=fields.get("env", read_env, ()),
         timeout=fields.get("timeout", read_duration, defaults.timeout),
         allow_failure=fields.get("allow_failure", read_bool, False),
         condition=fields.get("if", read_condition),
-        resources=fields.get("resources", read_resources, Resources()),
-        privileged=fields.get("privileged", read_bool, False),
-        docker_socket=fields.get("docker_socket", read_bool, False),
+        artifacts=fields.get("artifacts", read_artifacts, ()),
+        position=doc.position(entry.key),
+    )
+    return _Read(job, needs or (), delivery)
+
+
+def _action(
+    doc: Doc, fields: Fields, key: yaml.Node, defaults: Defaults, delivery: KindFields
+) -> Action:
+    """The job's kind: package, deploy or verify as read, else steps in a container."""
+    if delivery.action is not None:
+        return delivery.action
+    if delivery.kinds:  # unreadable, and already reported
+        return Steps(image=_NO_IMAGE, steps=())
+    workdir = fields.get("workdir", read_workdir, defaults.workdir)
+    return Steps(
+        image=_job_image(doc, fields, key, defaults),
+        steps=fields.get("steps", lambda d, n, p: _steps(d, n, p, defaults.retry, workdir), ()),
         workdir=workdir,
         pull=fields.get("pull", read_pull, defaults.pull),
         install=fields.get("install", read_install),
         cache=fields.get(
             "cache", lambda d, n, p: read_cache(d, n, p, workdir, defaults.cache), defaults.cache
         ),
-        artifacts=fields.get("artifacts", read_artifacts, ()),
-        package=delivery.package,
-        deploy=delivery.deploy,
-        verify=delivery.verify,
-        position=doc.position(entry.key),
+        resources=fields.get("resources", read_resources, Resources()),
+        privileged=fields.get("privileged", read_bool, False),
+        docker_socket=fields.get("docker_socket", read_bool, False),
     )
-    return _Read(job, needs or (), delivery)
 
 
 def _job_name(doc: Doc, key: yaml.Node, name: str) -> None:
@@ -193,14 +205,10 @@ def _job_name(doc: Doc, key: yaml.Node, name: str) -> None:
         )
 
 
-def _job_image(
-    doc: Doc, fields: Fields, key: yaml.Node, defaults: Defaults, delivery: bool
-) -> ImageRef:
-    """The job's image, else the default one; package, deploy and verify jobs need none."""
+def _job_image(doc: Doc, fields: Fields, key: yaml.Node, defaults: Defaults) -> ImageRef:
+    """The job's image, else the default one."""
     if "image" in fields:
         return fields.get("image", read_image, _NO_IMAGE)
-    if defaults.image is None and delivery:
-        return _NO_IMAGE
     if defaults.image is None:
         doc.add(key, fields.path, f"no image: set {fields.path}.image or defaults.image")
         return _NO_IMAGE

@@ -28,7 +28,7 @@ from runner.format.yamlnodes import (
     sub,
     wrong,
 )
-from runner.model.pipeline import Baseline, CheckKind, HealthCheck, VerifySpec
+from runner.model.pipeline import Baseline, CheckKind, HealthCheck, Verify
 
 VERIFY_KEYS = frozenset({"deployment", "checks", "baseline"})
 CHECK_KINDS = frozenset(kind.value for kind in CheckKind)
@@ -50,13 +50,13 @@ _CHECK_SHAPE = "a check: {http: URL}, {tcp: HOST:PORT} or {command: COMMAND}"
 # ---------------------------------------------------------------- verify
 
 
-def read_verify(doc: Doc, node: yaml.Node, path: str) -> tuple[VerifySpec | None, Ref | None]:
+def read_verify(doc: Doc, node: yaml.Node, path: str) -> tuple[Verify | None, Ref | None]:
     """`verify: {deployment: JOB, checks: [...], baseline: {...}}`, and where JOB is named."""
     fields = read_fields(doc, node, path, VERIFY_KEYS, required=("deployment",))
     if fields is None:
         return None, None
     deployment = fields.get("deployment", read_text)
-    spec = VerifySpec(
+    spec = Verify(
         deployment=deployment or "",
         checks=fields.get("checks", _checks, ()),
         baseline=fields.get("baseline", _baseline),

@@ -108,7 +108,7 @@ class CacheSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PackageSpec:
+class Package:
     """Build an image from the repository, tag it by the scheme, push it with retries."""
 
     context: str  # relative to the workspace
@@ -131,7 +131,7 @@ class Environment:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeploySpec:
+class Deploy:
     """Replace a named service container on the local engine with a package job's image."""
 
     environment: str
@@ -173,7 +173,7 @@ class Baseline:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VerifySpec:
+class Verify:
     deployment: str  # the deploy job verified (and rolled back when verification fails)
     checks: tuple[HealthCheck, ...] = ()
     baseline: Baseline | None = None
@@ -192,30 +192,42 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Steps:
+    """A job that runs shell steps in a container of its image."""
+
+    image: ImageRef
+    steps: tuple[Step, ...]
+    workdir: str = DEFAULT_WORKDIR
+    pull: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    install: Install | None = None
+    cache: CacheSpec = field(default_factory=CacheSpec)
+    resources: Resources = field(default_factory=Resources)
+    privileged: bool = False
+    docker_socket: bool = False
+
+
+Action = Steps | Package | Deploy | Verify  # what a job does: its kind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """A job with the pipeline's defaults already applied."""
 
     name: str
     stage: str
-    image: ImageRef
-    steps: tuple[Step, ...]
+    action: Action
     needs: tuple[str, ...] | None = None  # None: every job of the earlier stages
     env: Pairs = ()
     timeout: float | None = None
     allow_failure: bool = False
     condition: str | None = None  # the `if:` expression, checked by conditions.parse
-    resources: Resources = field(default_factory=Resources)
-    privileged: bool = False
-    docker_socket: bool = False
-    workdir: str = DEFAULT_WORKDIR
-    pull: PullPolicy = PullPolicy.IF_NOT_PRESENT
-    install: Install | None = None
-    cache: CacheSpec = field(default_factory=CacheSpec)
     artifacts: tuple[str, ...] = ()  # workspace paths archived after the job, for its needers
-    package: PackageSpec | None = None
-    deploy: DeploySpec | None = None
-    verify: VerifySpec | None = None
     position: Position | None = None
+
+    @property
+    def kind(self) -> str:
+        """steps, package, deploy or verify."""
+        return type(self.action).__name__.lower()
 
 
 class TriggerKind(StrEnum):

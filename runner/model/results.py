@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from runner.model.pipeline import Pairs
+
 
 class Status(StrEnum):
     PASSED = "passed"
@@ -35,6 +37,80 @@ class StepResult:
         return self.finished_at - self.started_at
 
 
+class CacheStatus(StrEnum):
+    HIT = "hit"
+    REMOTE_HIT = "hit (registry)"
+    MISS = "miss"
+    FORCED = "miss (--no-cache)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheResult:
+    """How a job's install layer was found (or made), and what its key was made from."""
+
+    status: CacheStatus
+    key: str
+    inputs: Pairs = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushedImage:
+    repository: str  # REGISTRY/REPO
+    digest: str  # sha256:…
+    tags: tuple[str, ...] = ()
+
+    @property
+    def reference(self) -> str:
+        """What a deploy or a downstream pipeline pins: REGISTRY/REPO@sha256:…"""
+        return f"{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Packaged:
+    """A package job's image: built locally, then pushed to each repository."""
+
+    image: str  # the local image id
+    tags: tuple[str, ...]
+    pushed: tuple[PushedImage, ...] = ()
+
+    @property
+    def deployable(self) -> str:
+        """The pushed digest reference when there is one, else the local image id."""
+        return self.pushed[0].reference if self.pushed else self.image
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deployment:
+    service: str
+    environment: str
+    image: str
+    container: str
+    previous: str | None = None  # the kept container to roll back to, if there was one
+    previous_image: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Artifacts:
+    """A job's archived files; the digests are the runner's own record, not the manifest's."""
+
+    folder: str
+    files: Pairs = ()  # relative name -> sha256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measurements:
+    """A verify job's baseline: latency percentiles and errors over N requests."""
+
+    requests: int
+    errors: int
+    p50: float  # seconds
+    p95: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobResult:
     name: str
@@ -45,11 +121,13 @@ class JobResult:
     exit_code: int | None = None
     steps: tuple[StepResult, ...] = ()
     reason: str | None = None  # why it failed, was skipped or cancelled, in words
-    image: str | None = None
-    cache: str | None = None  # hit, hit (registry), miss: for jobs with an install
-    cache_key: str | None = None
-    cache_inputs: tuple[tuple[str, str], ...] = ()  # what the key was made from
-    outputs: tuple[tuple[str, str], ...] = ()  # digests pushed, deployment, latency figures…
+    image: str | None = None  # the image id the job's container ran
+    cache: CacheResult | None = None  # for jobs with an install
+    packaged: Packaged | None = None  # package jobs
+    deployment: Deployment | None = None  # deploy jobs
+    baseline: Measurements | None = None  # verify jobs with a baseline
+    rolled_back: bool = False  # a verify job that rolled its deployment back
+    artifacts: Artifacts | None = None
     log_file: str | None = None
 
     @property

@@ -51,7 +51,9 @@ def _interrupt(workspace: Workspace, process: subprocess.Popen[str], signum: int
 
 
 @pytest.mark.parametrize("first", [False, True], ids=["only-step", "second-step"])
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_an_interrupted_run_exits_130_and_leaves_nothing_behind(
     workspace: Workspace, engine: docker.DockerClient, signum: int, first: bool
 ) -> None:

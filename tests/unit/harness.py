@@ -1,18 +1,16 @@
-"""A JobRunner and Scheduler over the fake engine, for scheduling behaviour tests."""
+"""A whole run over the fake engine, through the session API, for behaviour tests."""
 
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.cache.layers import LayerCache
+from runner import session
+from runner.cancel import CancelToken
 from runner.engine import labels
-from runner.execute.containers import RunSettings
-from runner.execute.images import ImageResolver
-from runner.execute.job import JobRunner
-from runner.execute.scheduler import Scheduler
+from runner.execute.settings import RunSettings
+from runner.git import Revision
 from runner.model.pipeline import Pairs
 from runner.model.results import JobResult
 from runner.output import Console
@@ -20,6 +18,8 @@ from runner.plan.plan import Selection, plan
 from runner.secrets import Masker
 from tests.fake_engine import FakeEngine
 from tests.unit.pipelines import IMAGE, pipeline
+
+RUN_ID = "r1"
 
 
 @dataclass
@@ -34,12 +34,44 @@ def settings(
 ) -> RunSettings:
     return RunSettings(
         pipeline_env=env,
-        run_id="r1",
+        run_id=RUN_ID,
         workspace=tmp_path,
-        network="dockstep-r1",
-        labels=((labels.RUN, "r1"),),
+        network=f"dockstep-{RUN_ID}",
+        labels=((labels.RUN, RUN_ID),),
         builtins=(("CI", "true"),),
         secrets=secrets,
+    )
+
+
+def prepared(
+    text: str,
+    tmp_path: Path,
+    *,
+    secrets: tuple[tuple[str, str], ...] = (),
+    request: session.RunRequest | None = None,
+) -> session.Prepared:
+    """What `session.prepare` would make of `text`, without git or the host's CA bundle."""
+    loaded = pipeline(text, tmp_path)
+    request = request or session.RunRequest(pipeline=tmp_path / loaded.path)
+    resolved = session.Resolved(
+        request=request,
+        run_id=RUN_ID,
+        workspace=tmp_path,
+        pipeline=loaded,
+        revision=Revision(),
+        source="",
+        builtins=(("CI", "true"),),
+        plan=plan(loaded, Selection(jobs=request.jobs)),
+    )
+    return session.Prepared(
+        resolved=resolved,
+        settings=settings(tmp_path, secrets, loaded.env),
+        mask=Masker.of(v for _, v in secrets),
+        run_dir=tmp_path / "logs",
+        state_dir=tmp_path / "state",
+        approvals=tmp_path / "state" / "runs" / RUN_ID,
+        keep=False,
+        auth=None,
     )
 
 
@@ -52,22 +84,18 @@ def run_pipeline(
     keep_going: bool = False,
     secrets: tuple[tuple[str, str], ...] = (),
     use_cache: bool = True,
+    token: CancelToken | None = None,
 ) -> Outcome:
     engine.present.setdefault(IMAGE, "sha256:" + "1" * 64)
     stream = io.StringIO()
-    console = Console(stream, colour=False, mask=Masker.of(v for _, v in secrets))
     loaded = pipeline(text, tmp_path)
-    run_settings = settings(tmp_path, secrets, loaded.env)
-    images = ImageResolver(engine, tmp_path, {})
-    layers = LayerCache(engine, tmp_path / "cache", enabled=use_cache)
-    runner = JobRunner(
-        engine,
-        images=images,
-        layers=layers,
-        settings=run_settings,
-        console=console,
-        log_dir=tmp_path / "logs",
+    request = session.RunRequest(
+        pipeline=tmp_path / loaded.path, workers=workers, keep_going=keep_going, use_cache=use_cache
     )
-    scheduler = Scheduler(runner, workers=workers, keep_going=keep_going, clock=time.monotonic)
-    results = scheduler.run(plan(loaded, Selection()))
-    return Outcome({r.name: r for r in results}, stream.getvalue(), scheduler.interrupted)
+    result = session.run(
+        prepared(text, tmp_path, secrets=secrets, request=request),
+        engine=engine,
+        console=Console(stream, colour=False, mask=str),
+        token=token or CancelToken(),
+    )
+    return Outcome({r.name: r for r in result.jobs}, stream.getvalue(), result.interrupted)

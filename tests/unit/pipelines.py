@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from runner.errors import PipelineInvalid
 from runner.format.load import load_pipeline_text
-from runner.model.pipeline import Pipeline
+from runner.model.pipeline import Job, Pipeline, Steps
 
 IMAGE = "busybox@sha256:" + "a" * 64
 
@@ -38,3 +39,16 @@ def problems(text: str, workspace: Path, *, allow_unpinned: bool = False) -> lis
     with pytest.raises(PipelineInvalid) as caught:
         load(text, workspace, allow_unpinned=allow_unpinned)
     return [str(problem) for problem in caught.value.problems]
+
+
+A = TypeVar("A")
+
+
+def action(job: Job, kind: type[A]) -> A:
+    """The job's action, checked to be of `kind`."""
+    assert isinstance(job.action, kind), f"{job.name} is a {job.kind} job"
+    return job.action
+
+
+def steps_of(job: Job) -> Steps:
+    return action(job, Steps)

@@ -9,7 +9,7 @@ import pytest
 from runner.cache.keys import install_key, key_files, volume_key
 from runner.errors import UsageError
 from runner.model.pipeline import CacheVolume, Install
-from tests.unit.pipelines import pipeline
+from tests.unit.pipelines import pipeline, steps_of
 
 IMAGE = "busybox@sha256:" + "a" * 64
 
@@ -103,8 +103,27 @@ def test_a_volume_follows_the_install_keys_unless_it_has_its_own(workspace: Path
         install: {keys: [requirements.txt], run: i}
         steps: [x]
     """).job("j")
-    same_keys = volume_key(job, CacheVolume(path="/c"), workspace)
-    own_keys = volume_key(job, CacheVolume(path="/c", keys=("package-lock.json",)), workspace)
+    install = steps_of(job).install
+    same_keys = volume_key(install, CacheVolume(path="/c"), workspace)
+    own_keys = volume_key(install, CacheVolume(path="/c", keys=("package-lock.json",)), workspace)
     assert "file:requirements.txt" in dict(same_keys.inputs)
     assert dict(own_keys.inputs).keys() >= {"file:package-lock.json"}
     assert same_keys.value != own_keys.value
+
+
+def test_a_fixed_input_has_the_same_key_on_every_machine(tmp_path: Path) -> None:
+    """The promise behind sharing layers through a registry: the key depends only on the
+    inputs, never on the machine, the path or the time. A change of recipe must bump
+    keys.FORMAT, and then this literal."""
+    (tmp_path / "requirements.txt").write_text("click==8.1.7\n")
+    key = install_key(
+        image="busybox@sha256:" + "a" * 64,
+        install=Install(run="pip install -r requirements.txt", keys=("requirements.txt",)),
+        env={"PIP_NO_CACHE_DIR": "1"},
+        workdir="/workspace",
+        workspace=tmp_path,
+    )
+    assert key.value == "69c2a39b44cf3c6c6e88b3991ad1ab3b8df7475d9d87eca7d7ecfc2ed53a7edf"
+    assert dict(key.inputs)["file:requirements.txt"] == (
+        "1d8786c8aeca6c9d67ed775b50687179049d72a3f6b826c6c4df1b696172afba"  # sha256 of the file
+    )

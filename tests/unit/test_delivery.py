@@ -1,4 +1,4 @@
-"""Deploys with rollback (`Deployer`) and package -> deploy -> verify (`Delivery`), over the
+"""Deploys with rollback (`Deployer`) and the package -> deploy -> verify kinds, over the
 fake engine: what is built, tagged, pushed, started, stopped and renamed, in which order."""
 
 from __future__ import annotations
@@ -10,30 +10,32 @@ from pathlib import Path
 
 import pytest
 
-from runner.delivery import approvals, registry
-from runner.delivery import delivery as delivery_module
+from runner import report
+from runner.delivery import approvals, probes, registry
 from runner.delivery.approvals import Gate
-from runner.delivery.delivery import PACKAGE_REPOSITORY, Delivered, Delivery
-from runner.delivery.deploy import Deployer, DeployFailed
-from runner.delivery.verify import Measured
+from runner.delivery.deploy import Deployer, DeployFailed, DeployJob
+from runner.delivery.package import PACKAGE_REPOSITORY, PackageJob
+from runner.delivery.verify import VerifyJob
 from runner.engine.api import BuildRequest, OutputSink
 from runner.engine.labels import DEPLOYED_BY, ENVIRONMENT, SERVICE
 from runner.errors import EngineError
+from runner.execute.job import JobRunner
+from runner.execute.kinds import JobContext, Kinds
+from runner.execute.settings import RunSettings
 from runner.git import Revision
 from runner.model.pipeline import (
     Baseline,
     CheckKind,
-    DeploySpec,
+    Deploy,
     Environment,
     HealthCheck,
-    ImageRef,
     Job,
-    PackageSpec,
+    Package,
     RetryPolicy,
-    VerifySpec,
+    Verify,
 )
-from runner.model.results import Status
-from runner.output import Console, JobLog
+from runner.model.results import JobResult, Measurements, Status
+from runner.output import Console
 from tests.fake_engine import FakeEngine
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -44,6 +46,7 @@ PRODUCTION = Environment(name="production", approval=True)
 REPOSITORIES = ("127.0.0.1:5000/webapp", "registry.test:5000/team/webapp")
 RETRY = RetryPolicy(max_retries=3, delay=1.0, backoff=2.0, max_delay=4.0)
 SERVICE_NAME = "webapp-staging"
+ENV = (("DEPLOYED_TO", "staging"), ("LEVEL", "deploy"))
 BACKUP = f"{SERVICE_NAME}-previous"
 
 
@@ -82,7 +85,7 @@ def calls(engine: FakeEngine, *kinds: str) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- Deployer
 
 
-def deploy_spec(**fields: object) -> DeploySpec:
+def deploy_spec(**fields: object) -> Deploy:
     values: dict[str, object] = {
         "environment": "staging",
         "package": "image",
@@ -91,7 +94,7 @@ def deploy_spec(**fields: object) -> DeploySpec:
         "env": (("LEVEL", "deploy"),),
     }
     values.update(fields)
-    return DeploySpec(**values)  # type: ignore[arg-type]
+    return Deploy(**values)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -104,14 +107,14 @@ class Said:
 
 def test_a_first_deploy_has_no_previous_and_publishes_its_ports_on_localhost() -> None:
     engine, said = DeliveryEngine(), Said()
-    deployment = Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:one", said)
+    deployment = Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:one", said, env=ENV)
     assert (deployment.previous, deployment.previous_image) == (None, None)
     assert deployment.service == SERVICE_NAME
     spec = engine.containers[SERVICE_NAME]
     assert spec.image == "img:one"
     assert spec.ports == ((18080, 8000),)
     assert dict(spec.labels) == {SERVICE: SERVICE_NAME, ENVIRONMENT: "staging", DEPLOYED_BY: "r1"}
-    assert dict(spec.env) == {"DEPLOYED_TO": "staging", "LEVEL": "deploy"}  # deploy env wins
+    assert spec.env == ENV  # as given: `environment.deploy_env` decides it
     assert spec.command == ()  # the image's own command
     assert SERVICE_NAME in engine.started
     assert said.lines == [f"deployed img:one as {SERVICE_NAME} to staging (127.0.0.1:18080->8000)"]
@@ -121,16 +124,16 @@ def test_a_first_deploy_has_no_previous_and_publishes_its_ports_on_localhost() -
 def test_a_deploy_command_runs_with_sh() -> None:
     engine = DeliveryEngine()
     spec = deploy_spec(command="httpd -f -p 9000 -h /www", ports=())
-    Deployer(engine, "r1").deploy(spec, STAGING, "img:one", Said())
+    Deployer(engine, "r1").deploy(spec, STAGING, "img:one", Said(), env=ENV)
     assert engine.containers[SERVICE_NAME].command == ("sh", "-c", "httpd -f -p 9000 -h /www")
 
 
 def test_a_second_deploy_stops_the_first_and_keeps_it_as_previous() -> None:
     engine, said = DeliveryEngine(), Said()
     deployer = Deployer(engine, "r1")
-    deployer.deploy(deploy_spec(), STAGING, "img:one", said)
+    deployer.deploy(deploy_spec(), STAGING, "img:one", said, env=ENV)
     engine.calls.clear()
-    deployment = Deployer(engine, "r2").deploy(deploy_spec(), STAGING, "img:two", said)
+    deployment = Deployer(engine, "r2").deploy(deploy_spec(), STAGING, "img:two", said, env=ENV)
 
     assert (deployment.previous, deployment.previous_image) == (BACKUP, "img:one")
     assert engine.containers[BACKUP].image == "img:one"
@@ -151,7 +154,7 @@ def test_a_second_deploy_stops_the_first_and_keeps_it_as_previous() -> None:
 def test_a_third_deploy_replaces_the_kept_previous_version() -> None:
     engine = DeliveryEngine()
     for image in ("img:one", "img:two", "img:three"):
-        Deployer(engine, "r").deploy(deploy_spec(), STAGING, image, Said())
+        Deployer(engine, "r").deploy(deploy_spec(), STAGING, image, Said(), env=ENV)
     assert engine.containers[BACKUP].image == "img:two"
     assert engine.containers[SERVICE_NAME].image == "img:three"
     assert sorted(engine.containers) == [SERVICE_NAME, BACKUP]
@@ -159,9 +162,9 @@ def test_a_third_deploy_replaces_the_kept_previous_version() -> None:
 
 def test_rollback_brings_the_previous_version_back_under_the_service_name() -> None:
     engine, said = DeliveryEngine(), Said()
-    Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:one", Said())
+    Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:one", Said(), env=ENV)
     deployer = Deployer(engine, "r2")
-    deployment = deployer.deploy(deploy_spec(), STAGING, "img:two", Said())
+    deployment = deployer.deploy(deploy_spec(), STAGING, "img:two", Said(), env=ENV)
     engine.calls.clear()
     deployer.rollback(deployment, said)
 
@@ -179,7 +182,7 @@ def test_rollback_brings_the_previous_version_back_under_the_service_name() -> N
 def test_rollback_of_a_first_deploy_removes_it() -> None:
     engine, said = DeliveryEngine(), Said()
     deployer = Deployer(engine, "r1")
-    deployment = deployer.deploy(deploy_spec(), STAGING, "img:one", Said())
+    deployment = deployer.deploy(deploy_spec(), STAGING, "img:one", Said(), env=ENV)
     deployer.rollback(deployment, said)
     assert engine.containers == {}
     assert said.lines == [f"rolled back: removed {SERVICE_NAME} (there was no previous version)"]
@@ -187,10 +190,10 @@ def test_rollback_of_a_first_deploy_removes_it() -> None:
 
 def test_a_start_failure_rolls_back_to_the_previous_version() -> None:
     engine, said = DeliveryEngine(failing_images={"img:bad"}), Said()
-    Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:one", Said())
+    Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:one", Said(), env=ENV)
     with pytest.raises(DeployFailed, match=rf"^{SERVICE_NAME} did not start: .*port is busy.*; "
                        "rolled back$"):  # fmt: skip
-        Deployer(engine, "r2").deploy(deploy_spec(), STAGING, "img:bad", said)
+        Deployer(engine, "r2").deploy(deploy_spec(), STAGING, "img:bad", said, env=ENV)
     assert sorted(engine.containers) == [SERVICE_NAME]
     assert engine.containers[SERVICE_NAME].image == "img:one"
     assert SERVICE_NAME in engine.started
@@ -200,28 +203,25 @@ def test_a_start_failure_rolls_back_to_the_previous_version() -> None:
 def test_a_first_deploy_that_cannot_start_leaves_nothing() -> None:
     engine = DeliveryEngine(failing_images={"img:bad"})
     with pytest.raises(DeployFailed, match="did not start"):
-        Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:bad", Said())
+        Deployer(engine, "r1").deploy(deploy_spec(), STAGING, "img:bad", Said(), env=ENV)
     assert engine.containers == {}
 
 
-# ---------------------------------------------------------------- Delivery
+# ---------------------------------------------------------------- package, deploy, verify kinds
 
 
 @pytest.fixture(autouse=True)
 def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The waits between push attempts, recorded and not slept (a cancel still counts)."""
     slept: list[float] = []
-    original = Delivery._pause
+    original = PackageJob._pause
 
-    def pause(self: Delivery, job: Job, seconds: float) -> None:
+    def pause(self: PackageJob, context: JobContext, seconds: float) -> None:
         slept.append(seconds)
-        original(self, job, 0.0)
+        original(self, context, 0.0)
 
-    monkeypatch.setattr(Delivery, "_pause", pause)
+    monkeypatch.setattr(PackageJob, "_pause", pause)
     return slept
-
-
-IMAGE = ImageRef(reference="busybox@sha256:" + "a" * 64)
 
 
 def package_job(
@@ -229,7 +229,7 @@ def package_job(
     push: tuple[str, ...] = REPOSITORIES,
     tags: tuple[str, ...] = ("sha", "branch"),
 ) -> Job:
-    spec = PackageSpec(
+    spec = Package(
         context="examples/webapp",
         args=(("BASE", "${BASE_IMAGE}"), ("VERSION", "${DOCKSTEP_COMMIT_SHA:-dev}")),
         labels=(("org.opencontainers.image.title", "webapp"),),
@@ -237,14 +237,14 @@ def package_job(
         push=push,
         retry=RETRY,
     )
-    return Job(name=name, stage="package", image=IMAGE, steps=(), needs=(), package=spec)
+    return Job(name=name, stage="package", action=spec, needs=())
 
 
 def deploy_job(
     name: str = "deploy-staging", environment: str = "staging", package: str = "image"
 ) -> Job:
     spec = deploy_spec(environment=environment, package=package)
-    return Job(name=name, stage="deploy", image=IMAGE, steps=(), needs=(package,), deploy=spec)
+    return Job(name=name, stage="deploy", action=spec, needs=(package,))
 
 
 COMMAND_CHECK = HealthCheck(
@@ -255,38 +255,45 @@ COMMAND_CHECK = HealthCheck(
 def verify_job(
     checks: tuple[HealthCheck, ...] = (COMMAND_CHECK,), baseline: Baseline | None = None
 ) -> Job:
-    spec = VerifySpec(deployment="deploy-staging", checks=checks, baseline=baseline)
-    return Job(
-        name="smoke", stage="verify", image=IMAGE, steps=(), needs=("deploy-staging",), verify=spec
-    )
+    spec = Verify(deployment="deploy-staging", checks=checks, baseline=baseline)
+    return Job(name="smoke", stage="verify", action=spec, needs=("deploy-staging",))
 
 
 class Run:
-    """One run's Delivery over a shared engine, with its console captured."""
+    """One run's package, deploy and verify runners over a shared engine, with its console
+    captured; each job gets the results of the jobs run before it as its inputs."""
 
     def __init__(
         self, engine: DeliveryEngine, tmp_path: Path, run_id: str, gate: Gate | None = None
     ) -> None:
         self.output = io.StringIO()
-        self.console = Console(self.output, colour=False, mask=lambda text: text)
-        self.logs = tmp_path / run_id
-        self.delivery = Delivery(
-            engine,
-            workspace=tmp_path,
+        console = Console(self.output, colour=False, mask=lambda text: text)
+        settings = RunSettings(
             run_id=run_id,
-            environments=(STAGING, PRODUCTION),
-            variables={"BASE_IMAGE": "sha256:" + "b" * 64, "DOCKSTEP_COMMIT_SHA": COMMIT},
-            revision=REVISION,
-            source=SOURCE,
-            gate=gate or Gate(self.logs, run_id, interactive=False),
+            workspace=tmp_path,
+            network="",
+            labels=(),
+            builtins=(("DOCKSTEP_COMMIT_SHA", COMMIT),),
+            variables=(("BASE_IMAGE", "sha256:" + "b" * 64),),
         )
+        self.package = PackageJob(engine, settings=settings, revision=REVISION, source=SOURCE)
+        gate = gate or Gate(tmp_path / run_id, run_id, interactive=False)
+        kinds: Kinds = {
+            Package: self.package,
+            Deploy: DeployJob(
+                engine, settings=settings, environments=(STAGING, PRODUCTION), gate=gate
+            ),
+            Verify: VerifyJob(engine, run_id=run_id),
+        }
+        self.runner = JobRunner(
+            engine, kinds=kinds, console=console, workspace=tmp_path, log_dir=tmp_path / run_id
+        )
+        self.results: dict[str, JobResult] = {}
 
-    def job(self, job: Job) -> Delivered:
-        log = JobLog(job.name, self.console, self.logs / f"{job.name}.log", lambda text: text)
-        try:
-            return self.delivery.run(job, log)
-        finally:
-            log.close()
+    def job(self, job: Job) -> JobResult:
+        done = self.runner.run(job, dict(self.results))
+        self.results[job.name] = done
+        return done
 
     def lines(self, job: str) -> list[str]:
         prefix = f"{job} | "
@@ -323,7 +330,7 @@ def test_package_builds_once_then_tags_and_pushes_every_repository(
     assert all(engine.present[reference] == image for reference in references)
     first = references[0]
     assert [subject for _, subject in calls(engine, "push")] == [first, first, *references]
-    outputs = dict(done.outputs)
+    outputs = report.outputs(done)
     assert outputs["image"] == image
     assert outputs["tags"] == "sha-0123456789ab main"
     assert outputs["pushed"] == " ".join(f"{r}@{digest_of(image)}" for r in REPOSITORIES)
@@ -351,20 +358,20 @@ def test_package_without_a_scheme_tag_uses_the_run_id(tmp_path: Path) -> None:
     engine = DeliveryEngine()
     run = Run(engine, tmp_path, "r7")
     done = run.job(package_job(tags=("semver",), push=("127.0.0.1:5000/webapp",)))
-    assert dict(done.outputs)["tags"] == "run-r7"  # no version tag on this revision
+    assert report.outputs(done)["tags"] == "run-r7"  # no version tag on this revision
     assert calls(engine, "push") == [("push", "127.0.0.1:5000/webapp:run-r7")]
 
 
 def test_deploy_runs_the_digest_the_package_job_pushed(tmp_path: Path) -> None:
     engine = DeliveryEngine()
     run = Run(engine, tmp_path, "r1")
-    packaged = dict(run.job(package_job()).outputs)
+    packaged = report.outputs(run.job(package_job()))
     done = run.job(deploy_job())
     assert done.status is Status.PASSED, done
     pushed = packaged["pushed"].split()[0]
     assert pushed.startswith("127.0.0.1:5000/webapp@sha256:")
     assert engine.containers[SERVICE_NAME].image == pushed
-    assert dict(done.outputs) == {
+    assert report.outputs(done) == {
         "service": SERVICE_NAME,
         "environment": "staging",
         "image": pushed,
@@ -375,7 +382,7 @@ def test_deploy_runs_the_digest_the_package_job_pushed(tmp_path: Path) -> None:
 def test_deploy_of_an_unpushed_package_runs_the_local_image(tmp_path: Path) -> None:
     engine = DeliveryEngine()
     run = Run(engine, tmp_path, "r1")
-    packaged = dict(run.job(package_job(push=())).outputs)
+    packaged = report.outputs(run.job(package_job(push=())))
     assert packaged["pushed"] == ""
     run.job(deploy_job())
     assert engine.containers[SERVICE_NAME].image == packaged["image"]
@@ -425,8 +432,11 @@ def test_a_deploy_waiting_for_approval_gives_up_at_its_timeout(
     run.job(package_job())
     job = replace(deploy_job(name="deploy-prod", environment="production"), timeout=0.1)
     done = run.job(job)
-    assert done.status is Status.FAILED
-    assert done.reason == "job 'deploy-prod': no approval within its timeout"
+    assert done.status is Status.TIMEOUT
+    assert done.reason in (
+        "job 'deploy-prod': no approval within its timeout",
+        "job 'deploy-prod': cancelled while waiting for approval",  # the job's own stop won
+    )
     assert any(line.startswith("waiting for approval") for line in run.lines("deploy-prod"))
     assert SERVICE_NAME not in engine.containers
 
@@ -437,7 +447,7 @@ def deliver(engine: DeliveryEngine, tmp_path: Path, run_id: str) -> tuple[Run, s
     assert run.job(package_job()).status is Status.PASSED
     done = run.job(deploy_job())
     assert done.status is Status.PASSED, done
-    return run, dict(done.outputs)["image"]
+    return run, report.outputs(done)["image"]
 
 
 def test_a_verification_that_passes_keeps_the_new_version(tmp_path: Path) -> None:
@@ -463,7 +473,7 @@ def test_a_failed_verification_rolls_back_to_the_previous_deployment(tmp_path: P
     assert done.status is Status.FAILED
     assert done.reason is not None and done.reason.endswith("; rolled back")
     assert "'test -s /www/version' exited 1" in done.reason
-    assert dict(done.outputs)["rolled_back"] == "true"
+    assert report.outputs(done)["rolled_back"] == "true"
     assert engine.containers[SERVICE_NAME].image == first
     assert SERVICE_NAME in engine.started
     assert BACKUP not in engine.containers
@@ -472,8 +482,8 @@ def test_a_failed_verification_rolls_back_to_the_previous_deployment(tmp_path: P
     assert lines[-1] == f"rolled back {SERVICE_NAME} to the previous version ({first})"
 
 
-def measured(p95: float, errors: int = 0) -> Measured:
-    return Measured(requests=20, errors=errors, p50=0.004, p95=p95)
+def measured(p95: float, errors: int = 0) -> Measurements:
+    return Measurements(requests=20, errors=errors, p50=0.004, p95=p95)
 
 
 BASELINE = Baseline(url="http://127.0.0.1:18080/", requests=20, p95=0.25)
@@ -482,11 +492,11 @@ BASELINE = Baseline(url="http://127.0.0.1:18080/", requests=20, p95=0.25)
 def test_a_baseline_within_budget_puts_its_figures_in_the_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(delivery_module, "measure", lambda budget: measured(0.0123, errors=0))
+    monkeypatch.setattr(probes, "measure", lambda budget: measured(0.0123, errors=0))
     run, _ = deliver(DeliveryEngine(), tmp_path, "r1")
     done = run.job(verify_job(checks=(), baseline=BASELINE))
     assert done.status is Status.PASSED, done
-    assert dict(done.outputs) == {
+    assert report.outputs(done) == {
         "requests": "20",
         "p50_ms": "4.00",
         "p95_ms": "12.30",
@@ -495,13 +505,13 @@ def test_a_baseline_within_budget_puts_its_figures_in_the_outputs(
 
 
 def test_a_baseline_over_budget_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(delivery_module, "measure", lambda budget: measured(0.9))
+    monkeypatch.setattr(probes, "measure", lambda budget: measured(0.9))
     engine = DeliveryEngine(script=lambda command: (0, b""))
     run, _ = deliver(engine, tmp_path, "r1")
     done = run.job(verify_job(baseline=BASELINE))
     assert done.status is Status.FAILED
     assert done.reason == "p95 900.0 ms is over the 250 ms budget; rolled back"
-    outputs = dict(done.outputs)
+    outputs = report.outputs(done)
     assert (outputs["p95_ms"], outputs["rolled_back"]) == ("900.00", "true")
     assert engine.containers == {}, "a first deploy that failed verification is removed"
 
@@ -512,18 +522,31 @@ def test_verify_fails_when_its_deploy_deployed_nothing_in_this_run(tmp_path: Pat
     assert done.reason == "job 'smoke': 'deploy-staging' deployed nothing in this run"
 
 
-def test_a_retry_delay_other_than_one_second_raises_no_warning() -> None:
-    """`retry: {max: 2, delay: 500ms}` is valid; building its backoff must not warn (the
-    suite turns warnings into errors, and so would any user running with -W error)."""
+def test_a_retry_delay_other_than_one_second_backs_off_from_it() -> None:
+    """`retry: {max: 2, delay: 500ms}`: three attempts, waiting 0.5 s then 1 s (each plus up
+    to one delay of jitter), and no warning (the suite turns warnings into errors)."""
     policy = RetryPolicy(max_retries=2, delay=0.5, backoff=2.0, max_delay=5.0)
-    retrying = registry.push_retrying(policy, sleep=lambda _: None, announce=lambda *_: None)
-    assert retrying.stop is not None
+    slept: list[float] = []
+    retrying = registry.push_retrying(policy, sleep=slept.append, announce=lambda *_: None)
+    attempts = 0
+
+    def push() -> str:
+        nonlocal attempts
+        attempts += 1
+        raise EngineError(TRANSIENT)
+
+    with pytest.raises(EngineError):
+        retrying(push)
+    assert attempts == 3
+    assert len(slept) == 2
+    assert 0.5 <= slept[0] <= 1.0
+    assert 1.0 <= slept[1] <= 1.5
 
 
 def test_cancel_stops_a_push_waiting_to_retry(tmp_path: Path) -> None:
     engine = DeliveryEngine(push_errors=[TRANSIENT] * 5)
     run = Run(engine, tmp_path, "r1")
-    run.delivery.cancel()
+    run.package.cancel()
     done = run.job(package_job())
     assert done.status is Status.FAILED
     assert done.reason == "stopped while waiting to retry"

@@ -33,18 +33,20 @@ def test_a_miss_installs_and_commits_then_a_rerun_hits_without_installing(
     first = run_pipeline(TEXT, workspace(tmp_path), engine).results["test"]
     second = run_pipeline(TEXT, tmp_path, engine).results["test"]
     installs = [s for call, s in engine.calls if call == "exec" and s == "install-deps"]
-    assert (first.cache, second.cache) == ("miss", "hit")
-    assert first.cache_key == second.cache_key
+    assert first.cache is not None and second.cache is not None
+    assert (first.cache.status, second.cache.status) == ("miss", "hit")
+    assert first.cache.key == second.cache.key
     assert len(installs) == 1
     assert [c for c, _ in engine.calls].count("commit") == 1
-    assert second.image == engine.present[f"dockstep-cache:{first.cache_key}"]
+    assert second.image == engine.present[f"dockstep-cache:{first.cache.key}"]
 
 
 def test_no_cache_installs_again_and_replaces_the_layer(tmp_path: Path) -> None:
     engine = FakeEngine()
     run_pipeline(TEXT, workspace(tmp_path), engine)
     again = run_pipeline(TEXT, tmp_path, engine, use_cache=False).results["test"]
-    assert again.cache == "miss (--no-cache)"
+    assert again.cache is not None
+    assert again.cache.status == "miss (--no-cache)"
     assert [c for c, _ in engine.calls].count("commit") == 2
 
 

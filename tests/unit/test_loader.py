@@ -24,7 +24,7 @@ from runner.model.pipeline import (
     Trigger,
     TriggerKind,
 )
-from tests.unit.pipelines import FILE, load, problems
+from tests.unit.pipelines import FILE, load, problems, steps_of
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 IMAGE = f"python:3.12@{DIGEST}"
@@ -67,18 +67,22 @@ def test_minimal_pipeline_gets_every_default(tmp_path: Path) -> None:
         (),
     )
     job = pipeline.job("test")
-    assert (job.stage, job.image, job.needs) == ("test", ImageRef(reference=IMAGE), None)
-    assert (job.workdir, job.pull, job.timeout, job.condition) == (
+    assert (job.stage, steps_of(job).image, job.needs) == ("test", ImageRef(reference=IMAGE), None)
+    assert (steps_of(job).workdir, steps_of(job).pull, job.timeout, job.condition) == (
         "/workspace",
         PullPolicy.IF_NOT_PRESENT,
         None,
         None,
     )
-    assert (job.allow_failure, job.privileged, job.docker_socket) == (False, False, False)
-    assert job.resources == Resources()
-    assert (job.install, job.cache) == (None, CacheSpec())
+    assert (job.allow_failure, steps_of(job).privileged, steps_of(job).docker_socket) == (
+        False,
+        False,
+        False,
+    )
+    assert steps_of(job).resources == Resources()
+    assert (steps_of(job).install, steps_of(job).cache) == (None, CacheSpec())
     assert job.position == Position(file=FILE, line=3, column=3)
-    (step,) = job.steps
+    (step,) = steps_of(job).steps
     assert (step.name, step.run, step.retry, step.timeout, step.workdir) == (
         "pytest -q",
         "pytest -q",
@@ -138,7 +142,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         ("PYTHON", "3.10"),
         ("WORKERS", "4"),
     )
-    image = pipeline.job("image").image
+    image = steps_of(pipeline.job("image")).image
     assert image == ImageRef(
         build=BuildSpec(
             context="images/python",
@@ -154,11 +158,15 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         (("LEVEL", "job"),),
         5400.0,
     )
-    assert (check.allow_failure, check.privileged, check.docker_socket) == (True, True, True)
+    assert (check.allow_failure, steps_of(check).privileged, steps_of(check).docker_socket) == (
+        True,
+        True,
+        True,
+    )
     assert check.condition == "branch == 'main' && $DEPLOY"
-    assert check.resources == Resources(memory=512 * 1024**2, cpus=1.5, pids=256)
-    assert (check.workdir, check.pull) == ("/src", PullPolicy.ALWAYS)
-    (step,) = check.steps
+    assert steps_of(check).resources == Resources(memory=512 * 1024**2, cpus=1.5, pids=256)
+    assert (steps_of(check).workdir, steps_of(check).pull) == ("/src", PullPolicy.ALWAYS)
+    (step,) = steps_of(check).steps
     assert (step.name, step.env, step.timeout, step.allow_failure, step.workdir) == (
         "unit tests",
         (("LEVEL", "step"),),
@@ -195,20 +203,30 @@ def test_defaults_apply_where_a_job_or_step_sets_nothing(tmp_path: Path) -> None
         tmp_path,
     )
     plain, own = pipeline.jobs
-    assert (plain.image.reference, plain.timeout, plain.workdir, plain.pull) == (
+    assert (
+        steps_of(plain).image.reference,
+        plain.timeout,
+        steps_of(plain).workdir,
+        steps_of(plain).pull,
+    ) == (
         IMAGE,
         600.0,
         "/code",
         PullPolicy.NEVER,
     )
-    assert plain.steps[0].retry == RetryPolicy(max_retries=2)
-    assert (own.image.reference, own.timeout, own.workdir, own.pull) == (
+    assert steps_of(plain).steps[0].retry == RetryPolicy(max_retries=2)
+    assert (
+        steps_of(own).image.reference,
+        own.timeout,
+        steps_of(own).workdir,
+        steps_of(own).pull,
+    ) == (
         other,
         30.0,
         "/elsewhere",
         PullPolicy.ALWAYS,
     )
-    assert own.steps[0].retry == RetryPolicy(max_retries=0)
+    assert steps_of(own).steps[0].retry == RetryPolicy(max_retries=0)
 
 
 def test_step_name_defaults_to_first_line_of_run_cut_to_40(tmp_path: Path) -> None:
@@ -226,7 +244,7 @@ def test_step_name_defaults_to_first_line_of_run_cut_to_40(tmp_path: Path) -> No
         ),
         tmp_path,
     )
-    long, short = pipeline.job("test").steps
+    long, short = steps_of(pipeline.job("test")).steps
     assert long.name == "python -m pytest --cov=runner --cov-repo"
     assert len(long.name) == 40
     assert long.run.startswith("\npython -m pytest")
@@ -263,7 +281,7 @@ def test_yaml_anchors_and_merge_keys(tmp_path: Path) -> None:
         tmp_path,
     )
     lint = pipeline.job("lint")
-    assert lint.image.reference == IMAGE
+    assert steps_of(lint).image.reference == IMAGE
     assert lint.env == (("A", "1"), ("B", "overridden"))
 
 
@@ -535,7 +553,7 @@ def test_retry_forms(tmp_path: Path) -> None:
           - {{run: c, retry: {{max: 2, delay: 0, backoff: 1, max_delay: 10s}}}}
         """
     )
-    retries = [step.retry for step in load(text, tmp_path).job("test").steps]
+    retries = [step.retry for step in steps_of(load(text, tmp_path).job("test")).steps]
     assert retries == [
         RetryPolicy(max_retries=3),
         RetryPolicy(max_retries=1),
@@ -584,7 +602,7 @@ def test_bad_retries(tmp_path: Path) -> None:
 )
 def test_memory_sizes(tmp_path: Path, value: str, size: int) -> None:
     text = one_job(f"image: {IMAGE}\nresources: {{memory: {value}}}\nsteps: [x]\n")
-    assert load(text, tmp_path).job("test").resources.memory == size
+    assert steps_of(load(text, tmp_path).job("test")).resources.memory == size
 
 
 def test_bad_resources(tmp_path: Path) -> None:
@@ -630,7 +648,7 @@ def test_step_workdir_is_resolved_against_the_job_workdir(tmp_path: Path) -> Non
           - {{run: c, workdir: /abs}}
         """
     )
-    steps = load(text, tmp_path).job("test").steps
+    steps = steps_of(load(text, tmp_path).job("test")).steps
     assert [step.workdir for step in steps] == ["/app/sub/dir", "/up", "/abs"]
 
 
@@ -705,7 +723,7 @@ def test_bad_env(tmp_path: Path) -> None:
 )
 def test_pinned_images_are_accepted(tmp_path: Path, reference: str) -> None:
     text = one_job(f"image: {reference}\nsteps: [x]\n")
-    assert load(text, tmp_path).job("test").image == ImageRef(reference=reference)
+    assert steps_of(load(text, tmp_path).job("test")).image == ImageRef(reference=reference)
 
 
 def test_unpinned_image_is_refused(tmp_path: Path) -> None:
@@ -720,7 +738,7 @@ def test_unpinned_image_is_refused(tmp_path: Path) -> None:
 def test_unpinned_image_is_allowed_with_a_warning(tmp_path: Path) -> None:
     text = one_job("image: python:3.12\nsteps: [x]\n")
     pipeline = load(text, tmp_path, allow_unpinned=True)
-    assert pipeline.job("test").image == ImageRef(reference="python:3.12", pinned=False)
+    assert steps_of(pipeline.job("test")).image == ImageRef(reference="python:3.12", pinned=False)
     assert pipeline.warnings == (
         "pipelines/ci.yml:4:12: jobs.test.image: floating tag 'python:3.12' is not pinned, so "
         "runs may differ; pin it as python:3.12@sha256:<digest> or build it from a Dockerfile",
@@ -731,7 +749,7 @@ def test_unpinned_default_image_warns_once(tmp_path: Path) -> None:
     text = "version: 1\ndefaults: {image: alpine}\njobs:\n  a: {steps: [x]}\n  b: {steps: [y]}\n"
     pipeline = load(text, tmp_path, allow_unpinned=True)
     assert len(pipeline.warnings) == 1
-    assert {job.image.pinned for job in pipeline.jobs} == {False}
+    assert {steps_of(job).image.pinned for job in pipeline.jobs} == {False}
 
 
 @pytest.mark.parametrize(
@@ -754,7 +772,7 @@ def test_job_without_any_image(tmp_path: Path) -> None:
 def test_build_image_shorthand_defaults(tmp_path: Path) -> None:
     build_dir(tmp_path)
     text = one_job("image: {build: ./images/python/}\nsteps: [x]\n")
-    assert load(text, tmp_path).job("test").image == ImageRef(
+    assert steps_of(load(text, tmp_path).job("test")).image == ImageRef(
         build=BuildSpec(context="images/python")
     )
 

@@ -13,7 +13,7 @@ import pytest
 from runner.errors import PipelineInvalid
 from runner.format.load import load_pipeline_text
 from runner.model.pipeline import CacheSpec, CacheVolume, Install, Position
-from tests.unit.pipelines import FILE, load, problems
+from tests.unit.pipelines import FILE, load, problems, steps_of
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 IMAGE = f"python:3.12@{DIGEST}"
@@ -59,14 +59,14 @@ def test_the_documented_example(tmp_path: Path) -> None:
         tmp_path,
     )
     job = pipeline.job("test")
-    assert job.install == Install(
+    assert steps_of(job).install == Install(
         run="python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.lock",
         keys=("requirements.lock", "pyproject.toml"),
         auto_keys=False,
         env=(("PIP_NO_CACHE_DIR", "1"),),
         position=Position(file=FILE, line=9, column=7),
     )
-    assert job.cache == CacheSpec(
+    assert steps_of(job).cache == CacheSpec(
         volumes=(
             CacheVolume(path="/root/.cache/pip"),
             CacheVolume(path="/root/.npm", keys=("package-lock.json",)),
@@ -77,13 +77,13 @@ def test_the_documented_example(tmp_path: Path) -> None:
 
 def test_without_install_or_cache(tmp_path: Path) -> None:
     job = load(one_job(f"image: {IMAGE}\nsteps: [x]\n"), tmp_path).job("test")
-    assert (job.install, job.cache) == (None, CacheSpec())
+    assert (steps_of(job).install, steps_of(job).cache) == (None, CacheSpec())
 
 
 @pytest.mark.parametrize("install", ["{run: make deps}", "{run: make deps, keys: auto}"])
 def test_install_keys_default_to_auto(tmp_path: Path, install: str) -> None:
     text = one_job(f"image: {IMAGE}\ninstall: {install}\nsteps: [x]\n")
-    assert load(text, tmp_path).job("test").install == Install(
+    assert steps_of(load(text, tmp_path).job("test")).install == Install(
         run="make deps", keys=(), auto_keys=True, position=Position(file=FILE, line=5, column=14)
     )
 
@@ -98,7 +98,7 @@ def test_key_globs_are_normalised_and_kept_in_order(tmp_path: Path) -> None:
         steps: [x]
         """
     )
-    install = load(text, tmp_path).job("test").install
+    install = steps_of(load(text, tmp_path).job("test")).install
     assert install is not None
     assert install.keys == (
         "requirements*.txt",
@@ -120,7 +120,7 @@ def test_a_multi_line_install_keeps_its_text(tmp_path: Path) -> None:
         steps: [x]
         """
     )
-    install = load(text, tmp_path).job("test").install
+    install = steps_of(load(text, tmp_path).job("test")).install
     assert install is not None
     assert (
         install.run == "python -m venv /opt/venv\n/opt/venv/bin/pip install -r requirements.txt\n"
@@ -137,7 +137,7 @@ def test_install_env_follows_the_env_rules(tmp_path: Path) -> None:
         steps: [x]
         """
     )
-    install = load(text, tmp_path).job("test").install
+    install = steps_of(load(text, tmp_path).job("test")).install
     assert install is not None
     assert install.env == (
         ("JOBS", "4"),
@@ -160,7 +160,7 @@ def test_volume_shorthand_and_mapping_forms(tmp_path: Path) -> None:
         steps: [x]
         """
     )
-    assert load(text, tmp_path).job("test").cache == CacheSpec(
+    assert steps_of(load(text, tmp_path).job("test")).cache == CacheSpec(
         volumes=(
             CacheVolume(path="/root/.cache/pip"),
             CacheVolume(path="/root/.npm"),
@@ -183,7 +183,7 @@ def test_the_default_registry_applies_unless_a_job_sets_its_own(tmp_path: Path) 
           empty: {{cache: {{}}, steps: [x]}}
         """
     jobs = load(text, tmp_path).jobs
-    assert [job.cache for job in jobs] == [
+    assert [steps_of(job).cache for job in jobs] == [
         CacheSpec(registry=REGISTRY),
         CacheSpec(volumes=(CacheVolume(path="/root/.npm"),), registry=REGISTRY),
         CacheSpec(registry="registry.example.com/team/cache"),
@@ -209,7 +209,7 @@ def test_registries_the_loader_and_the_schema_agree_on(tmp_path: Path, registry:
     pattern = schema["$defs"]["cacheRegistry"]
     schema_accepts = jsonschema.Draft202012Validator(pattern).is_valid(registry)
     try:
-        loaded = load(text, tmp_path).job("test").cache.registry
+        loaded = steps_of(load(text, tmp_path).job("test")).cache.registry
     except PipelineInvalid:
         loaded = None
     assert schema_accepts == (loaded == registry)
@@ -224,7 +224,7 @@ def test_volumes_follow_the_job_workdir(tmp_path: Path) -> None:
         jobs:
           moved: {{workdir: /app, cache: {{volumes: [/src/.cache, /workspace/.cache]}}, steps: [x]}}
         """
-    volumes = load(text, tmp_path).job("moved").cache.volumes
+    volumes = steps_of(load(text, tmp_path).job("moved")).cache.volumes
     assert volumes == (CacheVolume(path="/src/.cache"), CacheVolume(path="/workspace/.cache"))
 
 
@@ -355,7 +355,7 @@ def test_volumes_cannot_be_inside_the_workspace_mount(
 @pytest.mark.parametrize("path", ["/workspaces", "/work", "/workspace-cache", "/root"])
 def test_volumes_next_to_the_workspace_are_fine(tmp_path: Path, path: str) -> None:
     text = one_job(f"image: {IMAGE}\ncache: {{volumes: ['{path}']}}\nsteps: [x]\n")
-    assert load(text, tmp_path).job("test").cache.volumes == (CacheVolume(path=path),)
+    assert steps_of(load(text, tmp_path).job("test")).cache.volumes == (CacheVolume(path=path),)
 
 
 def test_cache_problems(tmp_path: Path) -> None:
@@ -459,7 +459,7 @@ def test_install_and_cache_merge_from_anchors(tmp_path: Path) -> None:
             cache: *cache
             steps: [ruff check]
         """
-    unit, lint = load(text, tmp_path).jobs
+    unit, lint = (steps_of(job) for job in load(text, tmp_path).jobs)
     assert lint.cache == unit.cache
     assert lint.install is not None and unit.install is not None
     assert (lint.install.run, lint.install.keys) == (unit.install.run, unit.install.keys)
@@ -478,5 +478,5 @@ jobs:
   b: {install: *deps, steps: [y]}
 """ % ("a" * 64)
     loaded = load_pipeline_text(text, file="p.yml", workspace=tmp_path)
-    assert loaded.job("a").install == loaded.job("b").install
-    assert loaded.job("a").install is not None
+    assert steps_of(loaded.job("a")).install == steps_of(loaded.job("b")).install
+    assert steps_of(loaded.job("a")).install is not None

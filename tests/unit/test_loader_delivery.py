@@ -17,15 +17,14 @@ from runner.format.yamlnodes import PipelineYamlLoader
 from runner.model.pipeline import (
     Baseline,
     CheckKind,
-    DeploySpec,
+    Deploy,
     Environment,
     HealthCheck,
-    ImageRef,
-    PackageSpec,
+    Package,
     RetryPolicy,
-    VerifySpec,
+    Verify,
 )
-from tests.unit.pipelines import load, problems
+from tests.unit.pipelines import action, load, problems, steps_of
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 IMAGE = f"python:3.12@{DIGEST}"
@@ -86,8 +85,8 @@ def test_the_documented_example(workspace: Path) -> None:
     )
     wheel, image, deploy, verify = pipeline.jobs
     assert wheel.artifacts == ("dist", "reports/junit.xml")
-    assert (wheel.package, wheel.deploy, wheel.verify) == (None, None, None)
-    assert image.package == PackageSpec(
+    assert [job.kind for job in pipeline.jobs] == ["steps", "package", "deploy", "verify"]
+    assert action(image, Package) == Package(
         context="examples/webapp",
         dockerfile="Dockerfile",
         target="runtime",
@@ -97,7 +96,7 @@ def test_the_documented_example(workspace: Path) -> None:
         push=("127.0.0.1:5000/webapp",),
         retry=PUSH_RETRY,
     )
-    assert deploy.deploy == DeploySpec(
+    assert action(deploy, Deploy) == Deploy(
         environment="staging",
         package="image",
         service="webapp-staging",
@@ -105,7 +104,7 @@ def test_the_documented_example(workspace: Path) -> None:
         env=(("PORT", "8000"),),
         command="python3 -m http.server 8000",
     )
-    assert verify.verify == VerifySpec(
+    assert action(verify, Verify) == Verify(
         deployment="deploy-staging",
         checks=(
             HealthCheck(kind=CheckKind.HTTP, target="http://127.0.0.1:8080/health"),
@@ -121,10 +120,6 @@ def test_the_documented_example(workspace: Path) -> None:
             url="http://127.0.0.1:8080/", requests=50, p50=0.05, p95=0.2, error_rate=0.01
         ),
     )
-    for job in (image, deploy, verify):
-        assert job.steps == ()
-        assert job.install is None
-        assert job.image == wheel.image  # the default image, unused
 
 
 def test_the_documented_check_forms(workspace: Path) -> None:
@@ -140,7 +135,7 @@ def test_the_documented_check_forms(workspace: Path) -> None:
         "  v:\n    stage: verify\n    needs: [d]\n    verify:\n      deployment: d\n"
         f"{checks}"
     )
-    verify = load(body, workspace).job("v").verify
+    verify = action(load(body, workspace).job("v"), Verify)
     assert verify is not None
     assert verify.checks == (
         HealthCheck(kind=CheckKind.HTTP, target="http://127.0.0.1:8080/health"),
@@ -169,11 +164,11 @@ def test_a_package_with_only_a_context(workspace: Path) -> None:
     job = load(
         "version: 1\njobs:\n  image: {package: {context: examples/webapp}}\n", workspace
     ).job("image")
-    assert job.package == PackageSpec(context="examples/webapp")
-    assert (job.package.dockerfile, job.package.tags) == ("Dockerfile", ("sha", "branch", "semver"))
-    assert (job.package.push, job.package.retry) == ((), PUSH_RETRY)
-    assert job.image == ImageRef(reference="?")  # no image needed, and none to default to
-    assert (job.steps, job.stage, job.artifacts, job.install) == ((), "test", (), None)
+    package = action(job, Package)
+    assert package == Package(context="examples/webapp")
+    assert (package.dockerfile, package.tags) == ("Dockerfile", ("sha", "branch", "semver"))
+    assert (package.push, package.retry) == ((), PUSH_RETRY)
+    assert (job.stage, job.artifacts) == ("test", ())  # no image needed, and none to default to
 
 
 @pytest.mark.parametrize(
@@ -192,14 +187,14 @@ def test_push_retries_fill_from_the_package_defaults(
     workspace: Path, retry: str, policy: RetryPolicy
 ) -> None:
     text = f"version: 1\njobs:\n  p: {{package: {{context: examples/webapp, retry: {retry}}}}}\n"
-    package = load(text, workspace).job("p").package
+    package = action(load(text, workspace).job("p"), Package)
     assert package is not None
     assert package.retry == policy
 
 
 def test_step_retries_still_fill_from_the_step_defaults(workspace: Path) -> None:
     text = f"version: 1\njobs:\n  t: {{image: {IMAGE}, steps: [{{run: x, retry: 2}}]}}\n"
-    assert load(text, workspace).job("t").steps[0].retry == RetryPolicy(max_retries=2)
+    assert steps_of(load(text, workspace).job("t")).steps[0].retry == RetryPolicy(max_retries=2)
 
 
 def test_package_paths_tags_labels_and_args(workspace: Path) -> None:
@@ -215,7 +210,7 @@ def test_package_paths_tags_labels_and_args(workspace: Path) -> None:
               args: {N: 3.10, F: false, V: "${DOCKSTEP_COMMIT_SHA:-dev}"}
               push: [127.0.0.1:5000/web, localhost/team/web, "ghcr.io/team/web"]
         """
-    assert load(text, workspace).job("p").package == PackageSpec(
+    assert action(load(text, workspace).job("p"), Package) == Package(
         context="images/web",
         dockerfile="Containerfile",
         tags=("latest", "sha"),
@@ -257,7 +252,7 @@ def test_a_deploy(workspace: Path) -> None:
         "ports: ['1:65535', '127.0.0.1:8080:80'], env: {PORT: 80}"
     )
     pipeline = load(text, workspace)
-    assert pipeline.job("d").deploy == DeploySpec(
+    assert action(pipeline.job("d"), Deploy) == Deploy(
         environment="production",
         package="p",
         service="web.1_a-B",
@@ -274,7 +269,7 @@ def test_check_long_forms_and_baseline_defaults(workspace: Path) -> None:
         "interval: 2}}, {tcp: {address: 'db:5432'}}, {command: {run: pg_isready}}], "
         "baseline: {url: 'http://a'}"
     )
-    assert load(text, workspace).job("v").verify == VerifySpec(
+    assert action(load(text, workspace).job("v"), Verify) == Verify(
         deployment="d",
         checks=(
             HealthCheck(
@@ -298,7 +293,7 @@ def test_a_baseline_alone(workspace: Path, rate: str, share: float) -> None:
         verify=f"deployment: d, baseline: {{url: 'http://a', requests: 10000, p95: 2, "
         f"error_rate: {rate}}}"
     )
-    assert load(text, workspace).job("v").verify == VerifySpec(
+    assert action(load(text, workspace).job("v"), Verify) == Verify(
         deployment="d",
         baseline=Baseline(url="http://a", requests=10000, p95=2.0, error_rate=share),
     )
@@ -318,10 +313,22 @@ def test_artifacts_on_any_job(workspace: Path) -> None:
     assert (p.artifacts, u.artifacts) == (("sbom.json",), ())
 
 
-def test_delivery_jobs_take_the_default_image(workspace: Path) -> None:
+def test_delivery_jobs_ignore_the_default_image(workspace: Path) -> None:
     text = flow().replace("version: 1\n", f"version: 1\ndefaults: {{image: {IMAGE}}}\n")
-    pipeline = load(text, workspace)
-    assert {job.image for job in pipeline.jobs} == {ImageRef(reference=IMAGE)}
+    pipeline = load(text, workspace)  # no "image is only for jobs that run steps"
+    assert [job.kind for job in pipeline.jobs] == ["package", "deploy", "verify"]
+
+
+def test_steps_only_keys_on_a_delivery_job_are_refused(workspace: Path) -> None:
+    text = (
+        "version: 1\njobs:\n"
+        "  image:\n    package: {context: examples/webapp}\n"
+        "    privileged: true\n    workdir: /src\n"
+    )
+    assert problems(text, workspace) == [
+        "pipelines/ci.yml:5:17: jobs.image.privileged: privileged is only for jobs that run steps",
+        "pipelines/ci.yml:6:14: jobs.image.workdir: workdir is only for jobs that run steps",
+    ]
 
 
 def test_delivery_sections_merge_from_anchors(workspace: Path) -> None:
@@ -338,10 +345,10 @@ def test_delivery_sections_merge_from_anchors(workspace: Path) -> None:
           vb: {stage: verify, needs: [b], verify: {deployment: b, checks: *checks}}
         """
     pipeline = load(text, workspace)
-    a, b = (pipeline.job(name).deploy for name in ("a", "b"))
-    assert a == DeploySpec(environment="staging", package="p", service="web", ports=((8080, 80),))
-    assert b == DeploySpec(environment="production", package="p", service="b", ports=((8080, 80),))
-    va, vb = (pipeline.job(name).verify for name in ("va", "vb"))
+    a, b = (action(pipeline.job(name), Deploy) for name in ("a", "b"))
+    assert a == Deploy(environment="staging", package="p", service="web", ports=((8080, 80),))
+    assert b == Deploy(environment="production", package="p", service="b", ports=((8080, 80),))
+    va, vb = (action(pipeline.job(name), Verify) for name in ("va", "vb"))
     assert va is not None and vb is not None
     assert va.checks == vb.checks == (HealthCheck(kind=CheckKind.HTTP, target=va.checks[0].target),)
 
@@ -366,9 +373,7 @@ def test_job_kind_problems(workspace: Path) -> None:
         "pipelines/ci.yml:5:6: jobs.b: set only one of package:, deploy: or verify:",
         "pipelines/ci.yml:6:53: jobs.c.install: install is only for jobs that run steps",
         "pipelines/ci.yml:7:6: jobs.d: missing key 'steps'",
-        "pipelines/ci.yml:8:14: jobs.e.image: floating tag 'python:3.12'; pin it as "
-        "python:3.12@sha256:<digest> or build it from a Dockerfile with "
-        "image: {build: images/<dir>}",
+        "pipelines/ci.yml:8:14: jobs.e.image: image is only for jobs that run steps",
     ]
 
 

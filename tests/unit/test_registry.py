@@ -9,7 +9,7 @@ import pytest
 from runner.delivery import registry
 from runner.errors import EngineError
 from runner.git import Revision
-from runner.model.pipeline import PackageSpec, RetryPolicy
+from runner.model.pipeline import Package, RetryPolicy
 from tests.fake_engine import FakeEngine
 
 
@@ -43,18 +43,18 @@ REVISION = Revision(
 
 
 def test_the_tag_scheme_gives_sha_branch_semver_and_latest_only_when_asked() -> None:
-    spec = PackageSpec(context="app", tags=("sha", "branch", "semver", "latest"))
+    spec = Package(context="app", tags=("sha", "branch", "semver", "latest"))
     assert registry.image_tags(spec, REVISION) == [
         "sha-0123456789ab",
         "feature-login_page",
         "1.4.2",
         "latest",
     ]
-    assert "latest" not in registry.image_tags(PackageSpec(context="app"), REVISION)
+    assert "latest" not in registry.image_tags(Package(context="app"), REVISION)
 
 
 def test_a_word_with_nothing_to_say_gives_no_tag() -> None:
-    spec = PackageSpec(context="app", tags=("sha", "branch", "semver"))
+    spec = Package(context="app", tags=("sha", "branch", "semver"))
     assert registry.image_tags(spec, Revision(commit="", branch="", tag="nightly")) == []
 
 

@@ -363,6 +363,11 @@ INVALID = [
         "jobs/t",
         id="install-on-package",
     ),
+    pytest.param(
+        "version: 1\njobs: {t: {package: {context: examples/webapp}, privileged: true}}\n",
+        "jobs/t",
+        id="privileged-on-package",
+    ),
     pytest.param(job_t("artifacts: [/dist]"), "jobs/t/artifacts/0", id="absolute-artifact"),
     pytest.param(job_t("artifacts: [a/../../b]"), "jobs/t/artifacts/0", id="up-artifact"),
     pytest.param(job_t("artifacts: ['./']"), "jobs/t/artifacts/0", id="workspace-artifact"),

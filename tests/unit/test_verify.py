@@ -8,16 +8,17 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from runner.delivery import verify
-from runner.delivery.verify import (
-    Measured,
+from runner.delivery import probes as verify
+from runner.delivery.probes import (
     Response,
     http_probe,
     measure,
+    over_budget,
     percentile,
     until_healthy,
 )
 from runner.model.pipeline import Baseline, CheckKind, HealthCheck
+from runner.model.results import Measurements
 
 URL = "http://127.0.0.1:18080/health"
 
@@ -221,43 +222,43 @@ def test_measure_counts_an_answer_that_is_not_http_as_an_error() -> None:
 @pytest.mark.parametrize(
     ("measured", "budget", "problem"),
     [
-        (Measured(requests=50, errors=0, p50=0.010, p95=0.200), Baseline(url=URL), None),
+        (Measurements(requests=50, errors=0, p50=0.010, p95=0.200), Baseline(url=URL), None),
         (
-            Measured(requests=50, errors=0, p50=0.030, p95=0.040),
+            Measurements(requests=50, errors=0, p50=0.030, p95=0.040),
             Baseline(url=URL, p50=0.020, p95=0.100),
             "p50 30.0 ms is over the 20 ms budget",
         ),
         (
-            Measured(requests=50, errors=0, p50=0.010, p95=0.2504),
+            Measurements(requests=50, errors=0, p50=0.010, p95=0.2504),
             Baseline(url=URL, p95=0.250),
             "p95 250.4 ms is over the 250 ms budget",
         ),
         (
-            Measured(requests=50, errors=0, p50=0.010, p95=0.250),
+            Measurements(requests=50, errors=0, p50=0.010, p95=0.250),
             Baseline(url=URL, p95=0.250),
             None,  # at the budget is within it
         ),
         (
-            Measured(requests=50, errors=1, p50=0.010, p95=0.020),
+            Measurements(requests=50, errors=1, p50=0.010, p95=0.020),
             Baseline(url=URL),
             "error rate 2.0% is over the 0.0% budget",
         ),
         (
-            Measured(requests=50, errors=1, p50=0.010, p95=0.020),
+            Measurements(requests=50, errors=1, p50=0.010, p95=0.020),
             Baseline(url=URL, error_rate=0.02),
             None,
         ),
         (
-            Measured(requests=50, errors=5, p50=0.010, p95=0.900),
+            Measurements(requests=50, errors=5, p50=0.010, p95=0.900),
             Baseline(url=URL, p95=0.250, error_rate=0.5),
             "p95 900.0 ms is over the 250 ms budget",  # latency is reported first
         ),
     ],
     ids=["no-budget", "p50", "p95", "p95-equal", "errors", "errors-allowed", "first-problem"],
 )
-def test_over_budget(measured: Measured, budget: Baseline, problem: str | None) -> None:
-    assert measured.over_budget(budget) == problem
+def test_over_budget(measured: Measurements, budget: Baseline, problem: str | None) -> None:
+    assert over_budget(measured, budget) == problem
 
 
 def test_no_requests_is_no_error_rate() -> None:
-    assert Measured(requests=0, errors=0, p50=0.0, p95=0.0).error_rate == 0.0
+    assert Measurements(requests=0, errors=0, p50=0.0, p95=0.0).error_rate == 0.0

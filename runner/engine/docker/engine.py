@@ -207,7 +207,9 @@ class DockerEngine:
 
     def attach(self, container: str) -> Iterator[bytes]:
         """The container's output from its start; attach before starting to miss nothing."""
-        params = {"stdout": 1, "stderr": 1, "stream": 1, "logs": 1}
+        # No `logs`: replaying the log while streaming can repeat output the container
+        # wrote as the attach began; attached before the start, the stream misses nothing.
+        params = {"stdout": 1, "stderr": 1, "stream": 1}
         sock = _call("attaching to container", lambda: self.api.attach_socket(container, params))
         return _frames(sock)
 

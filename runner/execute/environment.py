@@ -1,0 +1,132 @@
+"""The one owner of what `${NAME}` means and of the environment every container sees.
+
+Layers, lowest first: the pipeline's `env`, the job's `env`, then the step's (or the
+install's, or the deploy environment's and the deploy's), then `--var`. Each value may name
+the built-ins (`CI`, `DOCKSTEP_*`, and `DOCKSTEP_JOB` inside a job), `--var` values and
+anything from an earlier layer. A name set by the user always wins over what dockstep would
+add (`HOME`, the CA bundle variables), in steps and installs alike.
+
+Installs get `CI=true` but not the other built-ins: a layer outlives the run that made it,
+so it must not depend on a run id or a commit; their cache key hashes the merged layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from runner.execute.settings import RunSettings
+from runner.expr.interpolate import UndefinedVariable, expand, expand_layers
+from runner.model.pipeline import (
+    Deploy,
+    Environment,
+    Install,
+    Job,
+    Package,
+    Pairs,
+    Step,
+    Steps,
+    pairs,
+)
+
+CA_TARGET = "/etc/ssl/certs/ca-certificates.crt"
+CA_VARIABLES = (
+    "SSL_CERT_FILE",
+    "PIP_CERT",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "GIT_SSL_CAINFO",
+)
+HOME = "/home/dockstep"
+
+
+def base(settings: RunSettings, job: Job | None = None) -> dict[str, str]:
+    """What `${NAME}` can name before any env layer: the built-ins, then --var values."""
+    scoped = {"DOCKSTEP_JOB": job.name} if job else {}
+    return {**dict(settings.builtins), **scoped, **dict(settings.variables)}
+
+
+def run_variables(settings: RunSettings) -> dict[str, str]:
+    """Built-ins, the pipeline's env and --var: what image build args and package args name.
+
+    An image is shared by every job that uses it, so no job's own env reaches its build.
+    """
+    return {**base(settings), **_layers(settings, None, [settings.pipeline_env])}
+
+
+def build_args(settings: RunSettings, args: Pairs) -> Pairs:
+    variables = run_variables(settings)
+    return pairs({name: expand(value, variables) for name, value in args})
+
+
+def step_env(settings: RunSettings, job: Job, step: Step | None = None) -> Pairs:
+    """What a step (or, with no step, the job's idle container) sees."""
+    layers = [settings.pipeline_env, job.env, step.env if step else ()]
+    merged = {**base(settings, job), **_layers(settings, job, layers)}
+    if settings.user:
+        merged.setdefault("HOME", HOME)
+    return pairs({**_with_ca(settings, merged), **dict(settings.secrets)})
+
+
+def install_declared(settings: RunSettings, job: Job, install: Install) -> dict[str, str]:
+    """The install's own variables: what its cache key hashes."""
+    return _layers(settings, job, [settings.pipeline_env, job.env, install.env])
+
+
+def install_env(settings: RunSettings, job: Job, install: Install) -> Pairs:
+    """What the install sees: CI=true, its variables, the CA bundle and the secrets."""
+    merged = {"CI": "true", **install_declared(settings, job, install)}
+    return pairs({**_with_ca(settings, merged), **dict(settings.secrets)})
+
+
+def deploy_env(settings: RunSettings, job: Job, environment: Environment, spec: Deploy) -> Pairs:
+    """The deployed service's variables: the environment's, then the deploy's own."""
+    layers = [settings.pipeline_env, environment.env, spec.env]
+    expanded = expand_layers(layers, base(settings, job))
+    return pairs({name: expanded[name] for name, _ in (*environment.env, *spec.env)})
+
+
+def check(
+    settings: RunSettings, jobs: Iterable[Job], environments: Mapping[str, Environment]
+) -> None:
+    """Expand every layer the jobs will use, so an undefined `${NAME}` stops the run
+    before its first container rather than in the middle of it."""
+    try:
+        run_variables(settings)
+    except UndefinedVariable as error:
+        error.args = (f"pipeline env: {error}",)
+        raise
+    for job in jobs:
+        try:
+            _check_job(settings, job, environments)
+        except UndefinedVariable as error:
+            error.args = (f"job {job.name!r}: {error}",)
+            raise
+
+
+def _check_job(settings: RunSettings, job: Job, environments: Mapping[str, Environment]) -> None:
+    action = job.action
+    match action:
+        case Steps():
+            for step in (*action.steps, None):
+                step_env(settings, job, step)
+            if action.install:
+                install_env(settings, job, action.install)
+            if action.image.build:
+                build_args(settings, action.image.build.args)
+        case Package():
+            build_args(settings, action.args)
+        case Deploy():
+            deploy_env(settings, job, environments[action.environment], action)
+        case _:
+            step_env(settings, job)
+
+
+def _layers(settings: RunSettings, job: Job | None, layers: list[Pairs]) -> dict[str, str]:
+    return expand_layers([*layers, settings.variables], base(settings, job))
+
+
+def _with_ca(settings: RunSettings, merged: dict[str, str]) -> dict[str, str]:
+    if settings.ca_bundle:
+        return {**dict.fromkeys(CA_VARIABLES, CA_TARGET), **merged}
+    return merged

@@ -1,0 +1,99 @@
+"""The `Steps` kind: image, cache volumes, install layer, one container, its steps."""
+
+from __future__ import annotations
+
+from runner.engine.api import ContainerEngine, Mount
+from runner.execute import artifacts, containers
+from runner.execute.images import ImageResolver
+from runner.execute.install import Installer
+from runner.execute.kinds import JobContext, Outcome
+from runner.execute.settings import RunSettings
+from runner.execute.slot import ContainerSlot
+from runner.execute.steps import Clock, StepRunner, single_shot
+from runner.model.pipeline import Job, Steps
+from runner.model.results import Status, StepResult
+
+
+class StepsJob:
+    def __init__(
+        self,
+        engine: ContainerEngine,
+        *,
+        images: ImageResolver,
+        installer: Installer,
+        settings: RunSettings,
+        clock: Clock,
+    ) -> None:
+        self._images = images
+        self._installer = installer
+        self._settings = settings
+        self._steps = StepRunner(engine, settings, clock=clock)
+
+    def cancel(self) -> None:
+        self._installer.cancel()
+
+    def run(self, job: Job, action: Steps, context: JobContext) -> Outcome:
+        log, slot = context.log, context.slot
+        resolved = self._images.resolve(job.name, action, log.write)
+        _announce(action, context)
+        volumes = self._installer.volumes(job, action, resolved)
+        handed = _handed_over(context)  # not for the install: not in its key
+        cached = (
+            self._installer.install(
+                job, action, action.install, resolved, volumes=volumes, slot=slot, log=log
+            )
+            if action.install
+            else None
+        )
+        image = cached.image if cached else resolved.id
+        cache = cached.result() if cached else None
+        single = single_shot(action)
+        spec = containers.job_spec(
+            self._settings, job, action, image, main_step=single, volumes=volumes + handed
+        )
+        if not slot.create(spec) or (not single and not slot.start()):
+            stopped = slot.stopped_because or Status.CANCELLED
+            return Outcome(status=stopped, image=image, cache=cache)
+        steps = self._steps.run_all(job, action, context)
+        status, code, reason = _outcome(action, slot, steps)
+        return Outcome(
+            status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache
+        )
+
+
+def _announce(action: Steps, context: JobContext) -> None:
+    if action.privileged:
+        context.log.line("note: this job runs privileged (privileged: true)")
+    if action.docker_socket:
+        context.log.line("note: this job has the host's Docker socket (docker_socket: true)")
+
+
+def _handed_over(context: JobContext) -> tuple[Mount, ...]:
+    """The artifacts of the jobs this one waits for, checked against the digests their
+    results hold (never the manifest beside them, which a job could rewrite), read-only."""
+    mounts = []
+    for producer, result in sorted(context.inputs.items()):
+        if result.artifacts is None:
+            continue
+        source = artifacts.verified(producer, result.artifacts)
+        target = artifacts.mount_point(producer)
+        mounts.append(Mount(source=str(source), target=target, read_only=True))
+        context.log.line(f"artifacts of {producer} (checksums verified) at {target}")
+    return tuple(mounts)
+
+
+def _outcome(
+    action: Steps, slot: ContainerSlot, steps: tuple[StepResult, ...]
+) -> tuple[Status, int | None, str | None]:
+    failed = next((s for s in steps if s.status.blocks), None)
+    if failed is None:
+        return Status.PASSED, 0, None
+    if slot.stopped_because is Status.TIMEOUT:
+        return Status.TIMEOUT, failed.exit_code, f"step {failed.name!r} hit a timeout"
+    if slot.stopped_because is Status.CANCELLED:
+        return Status.CANCELLED, failed.exit_code, "cancelled"
+    if failed.oom_killed:
+        limit = action.resources.memory
+        why = f"step {failed.name!r} ran out of memory (OOM-killed, limit {limit} bytes)"
+        return Status.FAILED, failed.exit_code, why
+    return Status.FAILED, failed.exit_code, f"step {failed.name!r} exited {failed.exit_code}"

@@ -1,0 +1,435 @@
+"""One run end to end, as a library call: `RunRequest` in, `RunResult` out.
+
+The engine, the console and the cancel token come from the caller, so a run can go on a
+worker thread of a service and be cancelled from an HTTP call; nothing here touches
+signals, stdin, stdout or the process's exit. `plan`, `graph` and `cache key` use
+`resolve`, the same request and the same `if:` context as `run`, so they never disagree
+about what a run would do.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as random
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner import git, paths, report
+from runner.cache.keys import CacheKey
+from runner.cache.layers import LayerCache
+from runner.cancel import CancelToken
+from runner.delivery import approvals, registry
+from runner.delivery.approvals import Gate, record_gated
+from runner.delivery.deploy import DeployJob
+from runner.delivery.package import PackageJob
+from runner.delivery.verify import VerifyJob
+from runner.engine import cleanup
+from runner.engine.api import ContainerEngine
+from runner.errors import UsageError
+from runner.execute import environment
+from runner.execute.containers import host_user
+from runner.execute.images import ImageResolver, ResolvedImage
+from runner.execute.install import Installer
+from runner.execute.job import JobRunner
+from runner.execute.kinds import Kinds
+from runner.execute.scheduler import Scheduler
+from runner.execute.settings import RunSettings
+from runner.execute.steps_job import StepsJob
+from runner.expr.interpolate import UndefinedVariable
+from runner.format.load import load_pipeline
+from runner.model.pipeline import Deploy, Package, Pairs, Pipeline, Steps, Verify, pairs
+from runner.model.results import JobResult, Status
+from runner.output import Console
+from runner.plan.plan import Plan, Selection, plan
+from runner.secrets import Masker, read_secrets
+
+CA_CANDIDATES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/cert.pem",  # macOS, BSD
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRequest:
+    pipeline: Path
+    jobs: tuple[str, ...] = ()
+    workers: int = 4
+    keep_going: bool = False
+    report_file: Path | None = None
+    allow_unpinned: bool = False
+    variables: Pairs = ()
+    event: str = "push"
+    ca_bundle: str | None = None  # None: the host's own, "": none
+    use_cache: bool = True  # False: --no-cache, every install runs cold
+    approve: tuple[str, ...] = ()  # deploy jobs approved up front (--approve)
+    interactive: bool = False  # someone can answer an approval while the run waits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    run_id: str
+    pipeline: str
+    jobs: tuple[JobResult, ...]
+    interrupted: bool
+    run_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return report.exit_code(self.jobs, interrupted=self.interrupted)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolved:
+    """What a request means here, before any secret or engine: the pipeline and its plan."""
+
+    request: RunRequest
+    run_id: str
+    workspace: Path
+    pipeline: Pipeline
+    revision: git.Revision
+    source: str  # where the code comes from (the origin remote), for OCI labels
+    builtins: Pairs
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """A run after every check that needs no engine: what runs, how, and where it logs."""
+
+    resolved: Resolved
+    settings: RunSettings
+    mask: Masker
+    run_dir: Path
+    state_dir: Path
+    approvals: Path  # outside the workspace, which every job can write
+    keep: bool
+    auth: tuple[str, str] | None  # registry credentials from the environment
+
+
+def resolve(request: RunRequest, cwd: Path, *, run_id: str | None = None) -> Resolved:
+    """Load and plan: a bad pipeline or `--job` fails here, before any Docker call."""
+    workspace = workspace_of(request.pipeline, cwd)
+    pipeline = load_pipeline(
+        request.pipeline, workspace=workspace, allow_unpinned=request.allow_unpinned
+    )
+    run_id = run_id or new_run_id(time.time())
+    revision = git.revision(workspace)
+    values = builtins(pipeline, run_id, request.event, revision)
+    variables = pipeline_variables(pipeline, request.variables, values)
+    context = condition_context(values, variables)
+    return Resolved(
+        request=request,
+        run_id=run_id,
+        workspace=workspace,
+        pipeline=pipeline,
+        revision=revision,
+        source=git.source(workspace),
+        builtins=pairs(values),
+        plan=plan(pipeline, Selection(jobs=request.jobs, context=context)),
+    )
+
+
+def prepare(
+    request: RunRequest, environ: Mapping[str, str], cwd: Path, *, secrets: bool = True
+) -> Prepared:
+    """Resolve, read secrets and check everything a run would otherwise find out mid-way."""
+    resolved = resolve(request, cwd)
+    # a cache key never includes secrets: `cache key` must work without them
+    values = read_secrets(resolved.pipeline.secrets, environ, resolved.workspace) if secrets else {}
+    auth = registry.credentials(environ)
+    settings = RunSettings(
+        run_id=resolved.run_id,
+        workspace=resolved.workspace,
+        network=f"dockstep-{resolved.run_id}",
+        labels=cleanup.Owner.current().labels(resolved.run_id),
+        builtins=resolved.builtins,
+        variables=request.variables,
+        secrets=pairs(values),
+        pipeline_env=resolved.pipeline.env,
+        user=host_user(os.getuid(), os.getgid()),
+        ca_bundle=ca_bundle(request.ca_bundle, environ),
+    )
+    _check_before_docker(resolved, settings)
+    state = paths.state_dir(environ)
+    return Prepared(
+        resolved=resolved,
+        settings=settings,
+        mask=Masker.of([*values.values(), *(auth[1:] if auth else ())]),
+        run_dir=paths.run_dir(resolved.workspace, resolved.run_id),
+        state_dir=state,
+        approvals=paths.approvals_dir(state, resolved.run_id),
+        keep=environ.get(cleanup.KEEP_ENV, "").lower() in ("1", "true", "yes"),
+        auth=auth,
+    )
+
+
+def run(
+    prepared: Prepared, *, engine: ContainerEngine, console: Console, token: CancelToken
+) -> RunResult:
+    """Run the prepared pipeline; everything it created is gone when this returns."""
+    resolved, settings = prepared.resolved, prepared.settings
+    console = console.masked(prepared.mask)
+    for warning in resolved.pipeline.warnings:
+        console.note(f"warning: {warning}")
+    runnable = resolved.plan.runnable()
+    console.note(f"dockstep run {settings.run_id}: {resolved.pipeline.name} ({len(runnable)} jobs)")
+    if token.cancelled:  # stopped before the first Docker call: nothing to clean up
+        return _finish(prepared, console, _all_cancelled(resolved.plan), interrupted=True)
+    engine.ping()
+    containers = any(isinstance(p.job.action, Steps) for p in runnable)
+    with _run_network(engine, prepared, console, create=containers):
+        results, interrupted = _execute(engine, prepared, console, token)
+    return _finish(prepared, console, results, interrupted=interrupted)
+
+
+def execute(
+    request: RunRequest,
+    *,
+    environ: Mapping[str, str],
+    cwd: Path,
+    engine: ContainerEngine,
+    console: Console,
+    token: CancelToken,
+) -> RunResult:
+    """`prepare`, then `run`: the whole of `dockstep run` but the process around it."""
+    return run(prepare(request, environ, cwd), engine=engine, console=console, token=token)
+
+
+def cache_key(prepared: Prepared, job_name: str, engine: ContainerEngine) -> tuple[CacheKey, bool]:
+    """The key a job's install has in this run, and whether the engine holds its layer."""
+    job = prepared.resolved.pipeline.job(job_name)
+    action = job.action
+    if not isinstance(action, Steps) or action.install is None:
+        raise UsageError(f"job {job_name!r} has no install: nothing is cached for it")
+    settings = prepared.settings
+    pinned = ImageResolver(engine, settings).pinned(action.image)
+    installer = Installer(engine, settings, LayerCache(engine, prepared.state_dir))
+    key = installer.key(job, action, action.install, ResolvedImage(id="", pinned=pinned))
+    return key, engine.image_id(key.layer_tag) is not None
+
+
+def approve(environ: Mapping[str, str], run_id: str, job: str) -> Path:
+    """Approve a deploy of a run on this machine that waits for it (or will)."""
+    return approvals.approve(paths.approvals_root(paths.state_dir(environ)), run_id, job)
+
+
+# ---------------------------------------------------------------- the context of a run
+
+
+def workspace_of(pipeline: Path, cwd: Path) -> Path:
+    """The repository the pipeline belongs to: its git top level, else the working directory."""
+    return git.toplevel(pipeline.resolve().parent) or cwd
+
+
+def new_run_id(now: float) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}-{random.token_hex(3)}"
+
+
+def ca_bundle(choice: str | None, environ: Mapping[str, str]) -> Path | None:
+    chosen = environ.get("DOCKSTEP_CA_BUNDLE") if choice is None else choice
+    if chosen:
+        path = Path(chosen).resolve()
+        if not path.is_file():  # Docker would create a directory there, as root
+            raise UsageError(f"CA bundle {chosen}: no such file (--ca-bundle, DOCKSTEP_CA_BUNDLE)")
+        return path
+    if chosen is not None:
+        return None
+    return next((Path(p) for p in CA_CANDIDATES if Path(p).is_file()), None)
+
+
+def builtins(pipeline: Pipeline, run_id: str, event: str, revision: git.Revision) -> dict[str, str]:
+    return {
+        "CI": "true",
+        "DOCKSTEP": "true",
+        "DOCKSTEP_RUN_ID": run_id,
+        "DOCKSTEP_PIPELINE": pipeline.name,
+        "DOCKSTEP_EVENT": event,
+        "DOCKSTEP_COMMIT_SHA": revision.commit,
+        "DOCKSTEP_BRANCH": revision.branch,
+        "DOCKSTEP_TAG": revision.tag,
+    }
+
+
+def pipeline_variables(
+    pipeline: Pipeline, variables: Pairs, values: Mapping[str, str]
+) -> dict[str, str]:
+    """The pipeline's env, expanded as steps see it, then --var: what `if:` compares."""
+    settings = RunSettings(
+        run_id="",
+        workspace=Path(),
+        network="",
+        labels=(),
+        builtins=pairs(values),
+        variables=variables,
+        pipeline_env=pipeline.env,
+    )
+    try:
+        return environment.run_variables(settings)
+    except UndefinedVariable as error:
+        error.args = (f"pipeline env: {error}",)
+        raise
+
+
+def condition_context(values: Mapping[str, str], variables: Mapping[str, str]) -> Pairs:
+    """What `if:` reads: branch, tag, event, commit, pipeline and every variable."""
+    named = {
+        "branch": values["DOCKSTEP_BRANCH"],
+        "tag": values["DOCKSTEP_TAG"],
+        "event": values["DOCKSTEP_EVENT"],
+        "commit": values["DOCKSTEP_COMMIT_SHA"],
+        "pipeline": values["DOCKSTEP_PIPELINE"],
+    }
+    return pairs({**values, **variables, **named})
+
+
+def _check_before_docker(resolved: Resolved, settings: RunSettings) -> None:
+    """Mistakes that would otherwise surface only mid-run."""
+    request, pipeline = resolved.request, resolved.pipeline
+    if request.report_file is not None and not request.report_file.resolve().parent.is_dir():
+        raise UsageError(f"--report {request.report_file}: its directory does not exist")
+    environments = {e.name: e for e in pipeline.environments}
+    environment.check(settings, (p.job for p in resolved.plan.runnable()), environments)
+    gated = {
+        job.name
+        for job in pipeline.jobs
+        if isinstance(job.action, Deploy) and environments[job.action.environment].approval
+    }
+    for name in request.approve:
+        if name not in gated:
+            raise UsageError(
+                f"--approve {name}: not a deploy job of {pipeline.path} that waits for approval "
+                f"(jobs that do: {', '.join(sorted(gated)) or 'none'})"
+            )
+
+
+# ---------------------------------------------------------------- running
+
+
+def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
+    """One runner per kind of job: what each `Job.action` type is run by."""
+    resolved, settings = prepared.resolved, prepared.settings
+    layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
+    environments = {e.name: e for e in resolved.pipeline.environments}
+    gated = [
+        p.name
+        for p in resolved.plan.runnable()
+        if isinstance(p.job.action, Deploy) and environments[p.job.action.environment].approval
+    ]
+    record_gated(prepared.approvals, gated)
+    gate = Gate(
+        prepared.approvals,
+        settings.run_id,
+        interactive=resolved.request.interactive,
+        approved=resolved.request.approve,
+    )
+    return {
+        Steps: StepsJob(
+            engine,
+            images=ImageResolver(engine, settings),
+            installer=Installer(engine, settings, layers),
+            settings=settings,
+            clock=time.time,
+        ),
+        Package: PackageJob(
+            engine,
+            settings=settings,
+            revision=resolved.revision,
+            source=resolved.source,
+            auth=prepared.auth,
+        ),
+        Deploy: DeployJob(
+            engine, settings=settings, environments=resolved.pipeline.environments, gate=gate
+        ),
+        Verify: VerifyJob(engine, run_id=settings.run_id),
+    }
+
+
+def _execute(
+    engine: ContainerEngine, prepared: Prepared, console: Console, token: CancelToken
+) -> tuple[list[JobResult], bool]:
+    resolved = prepared.resolved
+    runner = JobRunner(
+        engine,
+        kinds=_kinds(engine, prepared),
+        console=console,
+        workspace=prepared.settings.workspace,
+        log_dir=prepared.run_dir,
+        keep=prepared.keep,
+    )
+    console.prefix_width([p.name for p in resolved.plan.jobs])
+    request = resolved.request
+    scheduler = Scheduler(
+        runner, workers=request.workers, keep_going=request.keep_going, clock=time.time
+    )
+    results = scheduler.run(resolved.plan, token)
+    return results, scheduler.interrupted
+
+
+@contextmanager
+def _run_network(
+    engine: ContainerEngine, prepared: Prepared, console: Console, *, create: bool
+) -> Iterator[None]:
+    """The run's own network; on the way out, everything labelled with the run id goes.
+
+    A run of package, deploy and verify jobs only starts no job container: no network.
+    """
+    settings = prepared.settings
+    try:
+        if create:
+            engine.create_network(settings.network, settings.labels)
+        yield
+    finally:
+        if not prepared.keep:
+            for problem in cleanup.remove_run(engine, settings.run_id):
+                console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
+
+
+def _all_cancelled(chosen: Plan) -> list[JobResult]:
+    return [
+        JobResult(
+            name=p.name,
+            stage=p.job.stage,
+            status=Status.SKIPPED if p.skip_reason else Status.CANCELLED,
+            reason=p.skip_reason or "interrupted",
+        )
+        for p in chosen.jobs
+    ]
+
+
+def _finish(
+    prepared: Prepared, console: Console, results: list[JobResult], *, interrupted: bool
+) -> RunResult:
+    resolved, run_id = prepared.resolved, prepared.settings.run_id
+    console.note("")
+    console.note(report.table(results, mask=console.mask))
+    document = report.to_json(
+        results,
+        run_id=run_id,
+        pipeline=resolved.pipeline.path,
+        mask=console.mask,
+        interrupted=interrupted,
+    )
+    # every run keeps its report beside its logs; --report puts a copy where asked
+    prepared.run_dir.mkdir(parents=True, exist_ok=True)
+    for path in (prepared.run_dir / "report.json", resolved.request.report_file):
+        if path is not None:
+            path.write_text(document + "\n")
+    shutil.rmtree(prepared.approvals, ignore_errors=True)  # nothing waits any more
+    console.note(f"pipeline {report.verdict(results, interrupted=interrupted)} (run {run_id})")
+    if prepared.keep:
+        console.note(
+            f"{cleanup.KEEP_ENV} is set: the run's containers and network were kept; "
+            "remove them with `dockstep clean` once this process has ended"
+        )
+    return RunResult(
+        run_id=run_id,
+        pipeline=resolved.pipeline.path,
+        jobs=tuple(results),
+        interrupted=interrupted,
+        run_dir=prepared.run_dir,
+    )

@@ -1,0 +1,138 @@
+"""The import rules of ../shared/ARCHITECTURE.md, held by a scan of runner/'s source.
+
+Each rule is a predicate over (module, what it imports or touches); a break names the
+module, the line and the rule.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "runner"
+
+
+@dataclass(frozen=True)
+class Use:
+    module: str  # runner.execute.job
+    name: str  # what it imports (runner.delivery.deploy, docker.errors) or touches (sys.exit)
+    line: int
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _uses(path: Path) -> Iterator[Use]:
+    module = _module_name(path)
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (Use(module, alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield Use(module, node.module, node.lineno)
+            yield from (
+                Use(module, f"{node.module}.{alias.name}", node.lineno) for alias in node.names
+            )
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            yield Use(module, f"{node.value.id}.{node.attr}", node.lineno)
+
+
+USES = [use for path in sorted(PACKAGE.rglob("*.py")) for use in _uses(path)]
+
+
+def within(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(f"{p}.") for p in packages)
+
+
+def names(use: Use, *roots: str) -> bool:
+    return within(use.name, *roots)
+
+
+@dataclass(frozen=True)
+class Rule:
+    text: str
+    broken: Callable[[Use], bool]
+
+
+PURE = ("runner.model", "runner.expr", "runner.plan")
+IO = ("yaml", "docker", "requests", "subprocess", "socket", "shutil", "sqlite3", "urllib", "http")
+RULES = [
+    Rule(
+        "model/, expr/ and plan/ do no I/O and import neither yaml nor docker",
+        lambda u: within(u.module, *PURE) and (names(u, *IO) or u.name in ("os.environ",)),
+    ),
+    Rule(
+        "only format/ imports yaml",
+        lambda u: names(u, "yaml") and not within(u.module, "runner.format"),
+    ),
+    Rule(
+        "only engine/docker/ and engine/swarm/ import docker",
+        lambda u: (
+            names(u, "docker", "requests")
+            and not within(u.module, "runner.engine.docker", "runner.engine.swarm")
+        ),
+    ),
+    Rule(
+        "execute/ never imports delivery/, service/ or commands/",
+        lambda u: (
+            within(u.module, "runner.execute")
+            and names(u, "runner.delivery", "runner.service", "runner.commands", "runner.session")
+        ),
+    ),
+    Rule(
+        "only cli.py touches signal, sys.exit or sys.stdin",
+        lambda u: (
+            u.module != "runner.cli"
+            and (names(u, "signal") or u.name in ("sys.exit", "sys.stdin", "os._exit"))
+        ),
+    ),
+    Rule(
+        "service/ and commands/ reach execution only through session.py",
+        lambda u: (
+            within(u.module, "runner.service", "runner.commands")
+            and names(u, "runner.execute", "runner.delivery")
+        ),
+    ),
+    Rule(
+        "the HTTP server and the service's libraries are imported only by service/",
+        lambda u: (
+            names(u, "starlette", "uvicorn", "cronsim", "selenium")
+            and not within(u.module, "runner.service")
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.text)
+def test_the_import_rules_hold(rule: Rule) -> None:
+    broken = [f"{u.module}:{u.line}: {u.name}" for u in USES if rule.broken(u)]
+    assert not broken, f"{rule.text}; broken by:\n" + "\n".join(broken)
+
+
+@pytest.mark.parametrize(
+    ("rule", "use"),
+    [
+        (0, Use("runner.plan.plan", "yaml", 1)),
+        (0, Use("runner.model.events", "subprocess.run", 1)),
+        (1, Use("runner.session", "yaml.safe_load", 1)),
+        (2, Use("runner.execute.job", "docker.errors", 1)),
+        (3, Use("runner.execute.job", "runner.delivery.deploy", 1)),
+        (4, Use("runner.session", "signal.signal", 1)),
+        (4, Use("runner.output", "sys.exit", 1)),
+        (5, Use("runner.commands.cache", "runner.execute.install.Installer", 1)),
+        (6, Use("runner.commands.run", "starlette.applications", 1)),
+    ],
+)
+def test_each_rule_catches_what_it_forbids(rule: int, use: Use) -> None:
+    assert RULES[rule].broken(use)
+
+
+def test_the_scan_sees_the_package() -> None:
+    modules = {use.module for use in USES}
+    assert {"runner.cli", "runner.session", "runner.execute.job", "runner.format.load"} <= modules
+    assert any(u.module == "runner.cli" and u.name == "signal" for u in USES)
