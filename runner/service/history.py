@@ -155,13 +155,14 @@ class History:
     def mark_interrupted_at_startup(self) -> tuple[int, ...]:
         """Runs a dead service left queued or running are interrupted: nothing runs them now.
         Call it once, holding the `ServiceLock`, before accepting work."""
+        unfinished = "status IN ('queued', 'running')"  # no RETURNING: SQLite < 3.35 lacks it
         with self._write() as db:
-            found = db.execute(
-                "UPDATE runs SET status = 'interrupted', finished_at = ?"
-                " WHERE status IN ('queued', 'running') RETURNING id",
+            found = db.execute(f"SELECT id FROM runs WHERE {unfinished} ORDER BY id").fetchall()
+            db.execute(
+                f"UPDATE runs SET status = 'interrupted', finished_at = ? WHERE {unfinished}",
                 (self._now(),),
-            ).fetchall()
-        return tuple(sorted(row[0] for row in found))
+            )
+        return tuple(row[0] for row in found)
 
     def list_runs(self, limit: int = 50, offset: int = 0) -> tuple[RunRecord, ...]:
         """Newest first."""
