@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -10,6 +11,25 @@ from typing import TextIO
 
 COLOURS = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92)
 RESET = "\033[0m"
+ESCAPES = re.compile(
+    r"""
+      \x1b\[[0-?]*[ -/]*[@-~]               # CSI: colours, cursor moves, erasing
+    | \x9b[0-?]*[ -/]*[@-~]                 # CSI as a single C1 character
+    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?   # OSC: titles, hyperlinks (unended: to the end)
+    | \x1b[ -/]+[0-~]                       # character sets, as in tput sgr0's ESC ( B
+    | \x1b[0-~]?                            # the other two-character ones, and a lone ESC
+    """,
+    re.VERBOSE,
+)
+
+
+def plain(text: str) -> str:
+    """The text without terminal escape sequences, whoever wrote them.
+
+    Steps colour their output, and the engine's classic builder wraps a build step's
+    stderr in red (ESC[91m … ESC[0m).
+    """
+    return ESCAPES.sub("", text)
 
 
 def use_colour(stream: TextIO, environ: Mapping[str, str]) -> bool:
@@ -43,11 +63,17 @@ class Console:
         if self._colour:
             code = self._colours.setdefault(job, COLOURS[len(self._colours) % len(COLOURS)])
             tag = f"\033[{code}m{tag}{RESET}"
-        self._write(f"{tag} | {self._mask(text)}\n")
+            if "\x1b" in text:  # a job's own colour ends with its line
+                text += RESET
+        self._write(f"{tag} | {self._mask(self._shown(text))}\n")
 
     def note(self, text: str) -> None:
         """A line from dockstep itself, not from a job."""
-        self._write(f"{self._mask(text)}\n")
+        self._write(f"{self._mask(self._shown(text))}\n")
+
+    def _shown(self, text: str) -> str:
+        """With colour off (NO_COLOR, not a terminal) no escape gets through, a job's neither."""
+        return text if self._colour else plain(text)
 
     def _write(self, text: str) -> None:
         with self._lock:
@@ -75,7 +101,7 @@ class JobLog:
 
     def line(self, text: str) -> None:
         self._console.line(self.job, text)
-        self._file.write(self._mask(text) + "\n")
+        self._file.write(self._mask(plain(text)) + "\n")  # a log file is never a terminal
         self._file.flush()
 
     def flush(self) -> None:
