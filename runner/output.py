@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
@@ -11,6 +12,10 @@ from typing import TextIO
 
 COLOURS = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92)
 RESET = "\033[0m"
+CLOSED_NOTE = (
+    "dockstep: stdout was closed; the run goes on without printing, "
+    "and its job logs and report are still saved\n"
+)
 ESCAPES = re.compile(
     r"""
       \x1b\[[0-?]*[ -/]*[@-~]               # CSI: colours, cursor moves, erasing
@@ -44,10 +49,19 @@ def use_colour(stream: TextIO, environ: Mapping[str, str]) -> bool:
 class Console:
     """Writes whole lines from many job threads without interleaving them."""
 
-    def __init__(self, stream: TextIO, *, colour: bool, mask: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        colour: bool,
+        mask: Callable[[str], str],
+        closed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._stream = stream
         self._colour = colour
         self._mask = mask
+        self._closed = closed  # called once, when the reader goes away
+        self._open = True
         self._lock = threading.Lock()
         self._width = 0
         self._colours: dict[str, int] = {}
@@ -76,9 +90,20 @@ class Console:
         return text if self._colour else plain(text)
 
     def _write(self, text: str) -> None:
+        """Write and flush; once the reader is gone (`| head`), write nothing more.
+
+        A closed console does not stop the run: its jobs, logs, report and cleanup go on.
+        """
         with self._lock:
-            self._stream.write(text)
-            self._stream.flush()
+            if not self._open:
+                return
+            try:
+                self._stream.write(text)
+                self._stream.flush()
+            except BrokenPipeError:
+                self._open = False
+                discard(self._stream)
+                self._closed()
 
 
 class JobLog:
@@ -115,5 +140,32 @@ class JobLog:
         self._file.close()
 
 
+def discard(stream: TextIO) -> None:
+    """Point a stream whose pipe is closed at /dev/null.
+
+    What it still buffers is flushed again at exit, and into the closed pipe that prints
+    "Exception ignored ... BrokenPipeError"; see "Note on SIGPIPE" in Python's `signal` docs.
+    """
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # not a file (a test's StringIO): nothing is flushed at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+
+
+def _stdout_closed() -> None:
+    """Say once, on stderr, why nothing more is printed (stderr may be closed as well)."""
+    try:
+        sys.stderr.write(CLOSED_NOTE)
+        sys.stderr.flush()
+    except BrokenPipeError:
+        discard(sys.stderr)
+
+
 def default_console(environ: Mapping[str, str], mask: Callable[[str], str]) -> Console:
-    return Console(sys.stdout, colour=use_colour(sys.stdout, environ), mask=mask)
+    colour = use_colour(sys.stdout, environ)
+    return Console(sys.stdout, colour=colour, mask=mask, closed=_stdout_closed)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
 
-from runner.output import Console, JobLog, plain
+from runner.output import Console, JobLog, discard, plain
 
 RED = "\x1b[31mred\x1b[0m"
 BUILD_STDERR = "\x1b[91moops\n\x1b[0mRemoving intermediate container 9fbeeed1bd9e\n"
@@ -63,3 +64,36 @@ def test_dockstep_notes_have_no_escapes_with_colour_off() -> None:
     screen = io.StringIO()
     Console(screen, colour=False, mask=str).note("job failed: \x1b[91mThe command failed\x1b[0m")
     assert screen.getvalue() == "job failed: The command failed\n"
+
+
+class ClosedPipe(io.StringIO):
+    """stdout once the reader of its pipe (`| head`) has gone."""
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_console_is_said_once_and_the_log_still_gets_every_line(
+    tmp_path: Path,
+) -> None:
+    told: list[str] = []
+    console = Console(ClosedPipe(), colour=False, mask=str, closed=lambda: told.append("closed"))
+    log = JobLog("job", console, tmp_path / "job.log", str)
+    log.write(b"one\ntwo\nthree\n")
+    console.note("the summary")
+    log.close()
+    assert told == ["closed"]
+    assert (tmp_path / "job.log").read_text() == "one\ntwo\nthree\n"
+
+
+def test_a_discarded_stream_takes_later_writes_without_a_broken_pipe() -> None:
+    """Whatever still writes to stdout after `| head` went away (at exit, Python flushes it)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as stream:
+        stream.write("first\n")
+        with pytest.raises(BrokenPipeError):
+            stream.flush()
+        discard(stream)
+        stream.write("later\n")
+        stream.flush()
