@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 COLOURS = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92)
 RESET = "\033[0m"
+CLOSED_NOTE = (
+    "dockstep: stdout was closed; the run goes on without printing, "
+    "and its job logs and report are still saved\n"
+)
+ESCAPES = re.compile(
+    r"""
+      \x1b\[[0-?]*[ -/]*[@-~]               # CSI: colours, cursor moves, erasing
+    | \x9b[0-?]*[ -/]*[@-~]                 # CSI as a single C1 character
+    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?   # OSC: titles, hyperlinks (unended: to the end)
+    | \x1b[ -/]+[0-~]                       # character sets, as in tput sgr0's ESC ( B
+    | \x1b[0-~]?                            # the other two-character ones, and a lone ESC
+    """,
+    re.VERBOSE,
+)
+
+
+def plain(text: str) -> str:
+    """The text without terminal escape sequences, whoever wrote them.
+
+    Steps colour their output, and the engine's classic builder wraps a build step's
+    stderr in red (ESC[91m … ESC[0m).
+    """
+    return ESCAPES.sub("", text)
 
 
 def use_colour(stream: TextIO, environ: Mapping[str, str]) -> bool:
@@ -21,24 +47,41 @@ def use_colour(stream: TextIO, environ: Mapping[str, str]) -> bool:
     return stream.isatty()
 
 
+@dataclass
+class _Shared:
+    """What a console and its masked twins share: one writer at a time, one colour per
+    job, and whether anyone still reads."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    colours: dict[str, int] = field(default_factory=dict)
+    open: bool = True
+
+
 class Console:
     """Writes whole lines from many job threads without interleaving them."""
 
-    def __init__(self, stream: TextIO, *, colour: bool, mask: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        colour: bool,
+        mask: Callable[[str], str],
+        closed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._stream = stream
         self._colour = colour
         self._mask = mask
-        self._lock = threading.Lock()
+        self._closed = closed  # called once, when the reader goes away
+        self._shared = _Shared()
         self._width = 0
-        self._colours: dict[str, int] = {}
 
     def mask(self, text: str) -> str:
         return self._mask(text)
 
     def masked(self, mask: Callable[[str], str]) -> Console:
-        """The same console (stream, lock, colours) with every line masked by `mask`."""
-        twin = Console(self._stream, colour=self._colour, mask=mask)
-        twin._lock, twin._colours = self._lock, self._colours
+        """The same console (stream, lock, colours, open or not) masking lines by `mask`."""
+        twin = Console(self._stream, colour=self._colour, mask=mask, closed=self._closed)
+        twin._shared, twin._width = self._shared, self._width
         return twin
 
     def prefix_width(self, names: list[str]) -> None:
@@ -47,18 +90,37 @@ class Console:
     def line(self, job: str, text: str) -> None:
         tag = job.ljust(self._width)
         if self._colour:
-            code = self._colours.setdefault(job, COLOURS[len(self._colours) % len(COLOURS)])
+            colours = self._shared.colours
+            code = colours.setdefault(job, COLOURS[len(colours) % len(COLOURS)])
             tag = f"\033[{code}m{tag}{RESET}"
-        self._write(f"{tag} | {self._mask(text)}\n")
+            if "\x1b" in text:  # a job's own colour ends with its line
+                text += RESET
+        self._write(f"{tag} | {self._mask(self._shown(text))}\n")
 
     def note(self, text: str) -> None:
         """A line from dockstep itself, not from a job."""
-        self._write(f"{self._mask(text)}\n")
+        self._write(f"{self._mask(self._shown(text))}\n")
+
+    def _shown(self, text: str) -> str:
+        """With colour off (NO_COLOR, not a terminal) no escape gets through, a job's neither."""
+        return text if self._colour else plain(text)
 
     def _write(self, text: str) -> None:
-        with self._lock:
-            self._stream.write(text)
-            self._stream.flush()
+        """Write and flush; once the reader is gone (`| head`), write nothing more.
+
+        A closed console does not stop the run: its jobs, logs, report and cleanup go on.
+        """
+        shared = self._shared
+        with shared.lock:
+            if not shared.open:
+                return
+            try:
+                self._stream.write(text)
+                self._stream.flush()
+            except BrokenPipeError:
+                shared.open = False
+                discard(self._stream)
+                self._closed()
 
 
 class JobLog:
@@ -81,7 +143,7 @@ class JobLog:
 
     def line(self, text: str) -> None:
         self._console.line(self.job, text)
-        self._file.write(self._mask(text) + "\n")
+        self._file.write(self._mask(plain(text)) + "\n")  # a log file is never a terminal
         self._file.flush()
 
     def flush(self) -> None:
@@ -95,5 +157,32 @@ class JobLog:
         self._file.close()
 
 
+def discard(stream: TextIO) -> None:
+    """Point a stream whose pipe is closed at /dev/null.
+
+    What it still buffers is flushed again at exit, and into the closed pipe that prints
+    "Exception ignored ... BrokenPipeError"; see "Note on SIGPIPE" in Python's `signal` docs.
+    """
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # not a file (a test's StringIO): nothing is flushed at exit
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+
+
+def _stdout_closed() -> None:
+    """Say once, on stderr, why nothing more is printed (stderr may be closed as well)."""
+    try:
+        sys.stderr.write(CLOSED_NOTE)
+        sys.stderr.flush()
+    except BrokenPipeError:
+        discard(sys.stderr)
+
+
 def default_console(environ: Mapping[str, str], mask: Callable[[str], str] = str) -> Console:
-    return Console(sys.stdout, colour=use_colour(sys.stdout, environ), mask=mask)
+    colour = use_colour(sys.stdout, environ)
+    return Console(sys.stdout, colour=colour, mask=mask, closed=_stdout_closed)

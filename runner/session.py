@@ -45,7 +45,7 @@ from runner.model.pipeline import Deploy, Package, Pairs, Pipeline, Steps, Verif
 from runner.model.results import JobResult, Status
 from runner.output import Console
 from runner.plan.plan import Plan, Selection, plan
-from runner.secrets import Masker, read_secrets
+from runner.secrets import Masker, read_secrets, unmasked_warnings
 
 CA_CANDIDATES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
@@ -174,7 +174,7 @@ def run(
     """Run the prepared pipeline; everything it created is gone when this returns."""
     resolved, settings = prepared.resolved, prepared.settings
     console = console.masked(prepared.mask)
-    for warning in resolved.pipeline.warnings:
+    for warning in (*resolved.pipeline.warnings, *unmasked_warnings(dict(settings.secrets))):
         console.note(f"warning: {warning}")
     runnable = resolved.plan.runnable()
     console.note(f"dockstep run {settings.run_id}: {resolved.pipeline.name} ({len(runnable)} jobs)")

@@ -117,10 +117,7 @@ def compose(doc: Doc, text: str) -> yaml.Node | None:
     try:
         root = yaml.compose(text, Loader=PipelineYamlLoader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = ", ".join(part for part in (error.context, error.problem) if part)
-        doc.problems.append(problem_at(doc.file, line, column, f"invalid YAML: {what}"))
+        doc.problems.append(_yaml_problem(doc.file, text, error))
         return None
     except yaml.reader.ReaderError as error:  # a control character, found before any parsing
         line, column = _line_column(text, error.position)
@@ -131,6 +128,20 @@ def compose(doc: Doc, text: str) -> yaml.Node | None:
         message = "the file is empty; a pipeline needs at least version: 1 and jobs:"
         doc.problems.append(problem_at(doc.file, 1, 1, message))
     return root
+
+
+def _yaml_problem(file: str, text: str, error: yaml.MarkedYAMLError) -> Problem:
+    """The parser's problem, placed where a user can fix it.
+
+    Something left open (a quote, `[` or `{`) is only noticed at the end of the file, which
+    points nowhere useful: it is reported where it was opened, the error's context mark.
+    """
+    mark = error.problem_mark or error.context_mark
+    what = ", ".join(part for part in (error.context, error.problem) if part)
+    if error.context_mark and (mark is None or mark.index >= len(text)):
+        mark, what = error.context_mark, f"{what} (it opens here and is never closed)"
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return problem_at(file, line, column, f"invalid YAML: {what}")
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:

@@ -79,10 +79,10 @@ def job_values(run_id: int, pipeline: str, result: JobResult) -> Row:
         result.reason,
         result.log_file,
         json.dumps(pushed(result)),
-        result.cache,
+        result.cache.status.value if result.cache else None,
     )
 
 
 def pushed(result: JobResult) -> list[str]:
-    """The references a package job pushed (its `pushed` output: space separated)."""
-    return dict(result.outputs).get("pushed", "").split()
+    """The repository@sha256 references a package job pushed."""
+    return [image.reference for image in result.packaged.pushed] if result.packaged else []

@@ -60,6 +60,16 @@ def test_secrets_are_masked_on_the_console_and_in_the_log(tmp_path: Path) -> Non
     assert "token is ***" in log and "hunter2" not in log
 
 
+def test_a_secret_too_short_to_mask_is_warned_about_before_the_run(tmp_path: Path) -> None:
+    engine = FakeEngine(script=lambda c: (0, b"pin 42\n"))
+    outcome = run_pipeline(
+        "jobs:\n  j: {steps: [show]}\n", tmp_path, engine, secrets=(("PIN", "42"),)
+    )
+    warning = "warning: secret PIN is shorter than 3 characters, so it will not be masked"
+    assert warning in outcome.output
+    assert outcome.output.index(warning) < outcome.output.index("j | pin 42")
+
+
 def test_env_merges_pipeline_then_job_then_step(tmp_path: Path) -> None:
     engine = FakeEngine()
     text = """

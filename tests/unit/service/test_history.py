@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.model.events import Event, EventKind, EventSource
-from runner.model.results import JobResult, Status
+from runner.model.results import CacheResult, CacheStatus, JobResult, Packaged, PushedImage, Status
 from runner.service import migrations
 from runner.service.history import History
 from runner.service.migrations import MIGRATIONS, HistoryError, HistoryTooNew, migrate
@@ -82,12 +82,26 @@ def test_jobs_are_recorded_with_their_pushed_digests_and_cache(history: History)
     run = history.create_run(pipelines=["ci.yml"], event=PUSH)
     pushed = "localhost:5000/app@sha256:" + "a" * 64
     results = [
-        job("lint", started_at=10.0, finished_at=12.5, exit_code=0, cache="hit"),
+        job(
+            "lint",
+            started_at=10.0,
+            finished_at=12.5,
+            exit_code=0,
+            cache=CacheResult(status=CacheStatus.HIT, key="k" * 64),
+        ),
         job(
             "package",
             started_at=13.0,
             finished_at=20.0,
-            outputs=(("image", "sha256:bb"), ("pushed", pushed)),
+            packaged=Packaged(
+                image="sha256:bb",
+                tags=("sha-1",),
+                pushed=(
+                    PushedImage(
+                        repository=pushed.split("@", maxsplit=1)[0], digest="sha256:" + "a" * 64
+                    ),
+                ),
+            ),
             log_file="/runs/1/package.log",
         ),
         job("deploy", Status.SKIPPED, reason="needs approval"),
