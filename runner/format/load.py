@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from runner.errors import PipelineInvalid
+from runner.expr.cron import cron_problem
 from runner.format.cache import (
     CACHE_KEYS,
     CACHE_VOLUME_KEYS,
@@ -48,11 +49,13 @@ from runner.format.jobs import (
 )
 from runner.format.triggers import (
     BRANCH_FILTER_KEYS,
+    IMAGE_TRIGGER_KEYS,
+    PIPELINES_KEYS,
     SCHEDULE_KEYS,
     TAG_FILTER_KEYS,
     TRIGGER_KEYS,
+    TRIGGER_NAMES,
     WEBHOOK_KEYS,
-    cron_problem,
     read_triggers,
 )
 from runner.format.verify import (
@@ -97,11 +100,13 @@ __all__ = [
     "ENVIRONMENT_KEYS",
     "HTTP_CHECK_KEYS",
     "IMAGE_KEYS",
+    "IMAGE_TRIGGER_KEYS",
     "INSTALL_KEYS",
     "JOB_KEYS",
     "MAX_RETRIES",
     "MIN_MEMORY",
     "PACKAGE_KEYS",
+    "PIPELINES_KEYS",
     "RESOURCES_KEYS",
     "RETRY_KEYS",
     "SCHEDULE_KEYS",
@@ -112,6 +117,7 @@ __all__ = [
     "TCP_CHECK_KEYS",
     "TOP_LEVEL_KEYS",
     "TRIGGER_KEYS",
+    "TRIGGER_NAMES",
     "VERIFY_KEYS",
     "WEBHOOK_KEYS",
     "PipelineYamlLoader",

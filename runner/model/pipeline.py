@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from runner.model.triggers import Trigger
+
 Pairs = tuple[tuple[str, str], ...]
 
 DEFAULT_STAGES: tuple[str, ...] = ("build", "test", "package", "deploy", "verify")
@@ -216,25 +218,6 @@ class Job:
     deploy: DeploySpec | None = None
     verify: VerifySpec | None = None
     position: Position | None = None
-
-
-class TriggerKind(StrEnum):
-    PUSH = "push"
-    PULL_REQUEST = "pull_request"
-    TAG = "tag"
-    SCHEDULE = "schedule"
-    MANUAL = "manual"
-    WEBHOOK = "webhook"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Trigger:
-    kind: TriggerKind
-    branches: tuple[str, ...] = ()  # glob patterns; empty = any
-    tags: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-    cron: str | None = None
-    name: str | None = None  # webhook name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
