@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class Repo:
         return self.git("rev-parse", "HEAD")
 
     def event(self, kind: EventKind, **fields: str) -> Event:
-        return git.event(self.path, EventRequest(kind=kind, **fields))
+        return git.event(self.path, dataclasses.replace(EventRequest(kind=kind), **fields))
 
 
 @pytest.fixture
