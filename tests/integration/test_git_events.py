@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -43,8 +42,27 @@ class Repo:
         self.git("commit", "--quiet", "-m", message)
         return self.git("rev-parse", "HEAD")
 
-    def event(self, kind: EventKind, **fields: str) -> Event:
-        return git.event(self.path, dataclasses.replace(EventRequest(kind=kind), **fields))
+    def event(
+        self,
+        kind: EventKind,
+        *,
+        commit: str = "",
+        branch: str = "",
+        before: str = "",
+        base: str = "",
+        tag: str = "",
+        schedule: str = "",
+    ) -> Event:
+        request = EventRequest(
+            kind=kind,
+            commit=commit,
+            branch=branch,
+            before=before,
+            base=base,
+            tag=tag,
+            schedule=schedule,
+        )
+        return git.event(self.path, request)
 
 
 @pytest.fixture
