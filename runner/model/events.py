@@ -20,6 +20,24 @@ class EventKind(StrEnum):
     PIPELINE = "pipeline"  # an upstream pipeline of the same orchestrated run finished
 
 
+class PipelineStatus(StrEnum):
+    """How an upstream pipeline of an orchestrated run ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # not triggered by the event, or skipped by its own upstreams
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Upstream:
+    """An upstream pipeline that finished, as a `pipeline` event tells its downstream."""
+
+    pipeline: str
+    status: PipelineStatus
+    images: tuple[str, ...] = ()  # repository@sha256:… its package jobs pushed
+
+
 class EventSource(StrEnum):
     CLI = "cli"
     WEBHOOK = "webhook"
@@ -41,6 +59,8 @@ class Event:
     schedule: str = ""  # schedule: the cron entry that fired
     webhook: str = ""  # webhook: its name
     delivery: str = ""  # webhook: the sender's delivery id
+    upstream: tuple[Upstream, ...] = ()  # pipeline: the upstream pipelines that finished
+    image: str = ""  # pipeline, from on.image: the repository@sha256:… pushed upstream
 
     @property
     def name(self) -> str:

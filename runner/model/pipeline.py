@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from runner.model.triggers import Trigger
+
 Pairs = tuple[tuple[str, str], ...]
 
 DEFAULT_STAGES: tuple[str, ...] = ("build", "test", "package", "deploy", "verify")
@@ -228,25 +230,6 @@ class Job:
     def kind(self) -> str:
         """steps, package, deploy or verify."""
         return type(self.action).__name__.lower()
-
-
-class TriggerKind(StrEnum):
-    PUSH = "push"
-    PULL_REQUEST = "pull_request"
-    TAG = "tag"
-    SCHEDULE = "schedule"
-    MANUAL = "manual"
-    WEBHOOK = "webhook"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Trigger:
-    kind: TriggerKind
-    branches: tuple[str, ...] = ()  # glob patterns; empty = any
-    tags: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-    cron: str | None = None
-    name: str | None = None  # webhook name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,7 +10,6 @@ import pytest
 from runner.errors import EXIT_INVALID, PipelineInvalid
 from runner.format.fields import parse_duration
 from runner.format.load import load_pipeline
-from runner.format.triggers import cron_problem
 from runner.model.pipeline import (
     DEFAULT_STAGES,
     BuildSpec,
@@ -21,8 +20,6 @@ from runner.model.pipeline import (
     Resources,
     RetryPolicy,
     Secret,
-    Trigger,
-    TriggerKind,
 )
 from tests.unit.pipelines import FILE, load, problems, steps_of
 
@@ -910,101 +907,6 @@ def test_multi_line_condition_errors_point_at_the_value(tmp_path: Path) -> None:
     text = one_job(f"image: {IMAGE}\nsteps: [x]\nif: >-\n  branch == 'main' &&\n  brnch\n")
     (problem,) = problems(text, tmp_path)
     assert problem.startswith("pipelines/ci.yml:6:9: jobs.test.if: invalid condition: unknown")
-
-
-# ---------------------------------------------------------------- triggers
-
-
-def test_trigger_names(tmp_path: Path) -> None:
-    text = one_job(f"image: {IMAGE}\nsteps: [x]\n", top="on: [push, manual]\n")
-    assert load(text, tmp_path).triggers == (
-        Trigger(kind=TriggerKind.PUSH),
-        Trigger(kind=TriggerKind.MANUAL),
-    )
-    text = one_job(f"image: {IMAGE}\nsteps: [x]\n", top="on: tag\n")
-    assert load(text, tmp_path).triggers == (Trigger(kind=TriggerKind.TAG),)
-
-
-def test_trigger_mapping(tmp_path: Path) -> None:
-    top = """\
-        on:
-          push: {branches: [main, "release/*"], paths: ["src/**"]}
-          pull_request:
-          tag: {tags: ["v*"]}
-          schedule:
-            - cron: "0 3 * * 1-5"
-            - cron: "*/15 0-6,22 1 JAN,jul sun"
-          manual: {}
-          webhook: {name: deploy}
-        """
-    text = one_job(f"image: {IMAGE}\nsteps: [x]\n", top=top)
-    assert load(text, tmp_path).triggers == (
-        Trigger(kind=TriggerKind.PUSH, branches=("main", "release/*"), paths=("src/**",)),
-        Trigger(kind=TriggerKind.PULL_REQUEST),
-        Trigger(kind=TriggerKind.TAG, tags=("v*",)),
-        Trigger(kind=TriggerKind.SCHEDULE, cron="0 3 * * 1-5"),
-        Trigger(kind=TriggerKind.SCHEDULE, cron="*/15 0-6,22 1 JAN,jul sun"),
-        Trigger(kind=TriggerKind.MANUAL),
-        Trigger(kind=TriggerKind.WEBHOOK, name="deploy"),
-    )
-
-
-def test_bad_triggers(tmp_path: Path) -> None:
-    top = """\
-        on:
-          push: {branch: [main]}
-          tag: {tags: v*}
-          schedule:
-            - cron: "0 3 * *"
-            - cron: "61 * * * *"
-            - {every: day}
-          manual: {when: now}
-          nightly: {}
-        """
-    text = one_job(f"image: {IMAGE}\nsteps: [x]\n", top=top)
-    assert problems(text, tmp_path) == [
-        "pipelines/ci.yml:3:10: on.push: unknown key 'branch' (did you mean 'branches'?)",
-        "pipelines/ci.yml:4:15: on.tag.tags: expected a list of strings, got 'v*'",
-        "pipelines/ci.yml:6:13: on.schedule[0].cron: expected a cron expression with 5 fields "
-        "(minute hour day-of-month month day-of-week), got '0 3 * *'",
-        "pipelines/ci.yml:7:13: on.schedule[1].cron: cron minute field '61': '61' is not in 0-59",
-        "pipelines/ci.yml:8:7: on.schedule[2]: missing key 'cron'",
-        "pipelines/ci.yml:8:8: on.schedule[2]: unknown key 'every'",
-        "pipelines/ci.yml:9:12: on.manual: unknown key 'when'",
-        "pipelines/ci.yml:10:3: on: unknown key 'nightly'",
-    ]
-
-
-def test_bad_trigger_names(tmp_path: Path) -> None:
-    text = one_job(f"image: {IMAGE}\nsteps: [x]\n", top="on: [psuh, schedule]\n")
-    assert problems(text, tmp_path) == [
-        "pipelines/ci.yml:2:6: on[0]: unknown trigger 'psuh' (did you mean 'push'?)",
-        "pipelines/ci.yml:2:12: on[1]: schedule needs a time: "
-        "on: {schedule: [{cron: '0 3 * * *'}]}",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("cron", "problem"),
-    [
-        ("* * * * *", None),
-        ("0 0 31 12 7", None),
-        ("5,10-20/5 * * * mon-fri", None),
-        ("0 0 0 * *", "cron day-of-month field '0': '0' is not in 1-31"),
-        ("0 24 * * *", "cron hour field '24': '24' is not in 0-23"),
-        ("0 0 * 13 *", "cron month field '13': '13' is not in 1-12"),
-        ("0 0 * foo *", "cron month field 'foo': 'foo' is not in 1-12"),
-        ("*/0 * * * *", "invalid cron minute field '*/0'"),
-        ("1-2-3 * * * *", "invalid cron minute field '1-2-3'"),
-        (
-            "@daily",
-            "expected a cron expression with 5 fields (minute hour day-of-month month "
-            "day-of-week), got '@daily'",
-        ),
-    ],
-)
-def test_cron_problem(cron: str, problem: str | None) -> None:
-    assert cron_problem(cron) == problem
 
 
 # ---------------------------------------------------------------- secrets

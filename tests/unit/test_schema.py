@@ -23,6 +23,7 @@ from runner.format import triggers as triggers_format
 from runner.format import verify as verify_format
 from runner.format import yamlnodes as yamlnodes_format
 from runner.model.pipeline import CheckKind, PullPolicy
+from runner.model.triggers import TriggerKind, UpstreamStatus
 
 SCHEMA: dict[str, Any] = json.loads(files("runner.format").joinpath("schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -54,6 +55,8 @@ def at(pointer: str) -> dict[str, Any]:
         (triggers_format.TAG_FILTER_KEYS, "/$defs/tagFilter"),
         (triggers_format.SCHEDULE_KEYS, "/$defs/cronEntry"),
         (triggers_format.WEBHOOK_KEYS, "/$defs/webhook"),
+        (triggers_format.PIPELINES_KEYS, "/$defs/pipelinesTrigger"),
+        (triggers_format.IMAGE_TRIGGER_KEYS, "/$defs/imageTrigger"),
         (load_format.SECRET_KEYS, "/$defs/secretSource"),
         (cache_format.INSTALL_KEYS, "/$defs/install"),
         (cache_format.CACHE_KEYS, "/$defs/cache"),
@@ -101,7 +104,10 @@ def test_every_closed_object_refuses_unknown_keys() -> None:
 
 def test_enumerations_match_the_model() -> None:
     assert set(at("/$defs/pull")["enum"]) == {policy.value for policy in PullPolicy}
-    assert set(at("/$defs/triggerName")["enum"]) == triggers_format.TRIGGER_KEYS - {"schedule"}
+    assert set(at("/$defs/triggerName")["enum"]) == triggers_format.TRIGGER_NAMES
+    assert set(at("/$defs/triggerMap")["properties"]) == {kind.value for kind in TriggerKind}
+    statuses = at("/$defs/pipelinesTrigger/properties/status")["enum"]
+    assert statuses == [status.value for status in UpstreamStatus]
     assert tuple(at("/$defs/tagScheme")["enum"]) == delivery_format.TAG_SCHEMES
     approval = at("/$defs/environment/properties/approval")
     assert set(approval["enum"]) == set(delivery_format.APPROVALS)
@@ -135,9 +141,11 @@ VALID = [
     name: full
     on:
       push: {{branches: [main], paths: ["src/**"]}}
-      pull_request:
-      tag: {{tags: ["v*"]}}
-      schedule: [{{cron: "0 3 * * 1-5"}}]
+      pull_request: {{branches-ignore: ["wip/**"], paths-ignore: ["docs/**"]}}
+      tag: {{tags: ["v*", "!v*-rc*"]}}
+      schedule: [{{cron: "0 3 * * 1-5"}}, {{cron: "0 4 * * *", timezone: Europe/Paris}}]
+      pipelines: {{names: [api, web], status: passed-or-skipped}}
+      image: {{repository: "127.0.0.1:5000/webapp"}}
       manual: {{}}
       webhook: {{name: deploy}}
     env: {{PYTHON: 3.12, DEBUG: false}}
@@ -276,6 +284,11 @@ def job_t(keys: str) -> str:
     return f"version: 1\njobs: {{t: {{image: {IMAGE}, steps: [x], {keys}}}}}\n"
 
 
+def triggers(on: str) -> str:
+    """A pipeline with one valid job and these triggers."""
+    return f"version: 1\non: {on}\njobs: {{t: {{image: {IMAGE}, steps: [x]}}}}\n"
+
+
 def delivery(
     *,
     package: str = "context: examples/webapp",
@@ -290,6 +303,40 @@ def delivery(
         f"  d: {{stage: deploy, needs: [p], deploy: {{{deploy}}}}}\n"
         f"  v: {{stage: verify, needs: [d], verify: {{{verify}}}}}\n"
     )
+
+
+INVALID_TRIGGERS = [
+    pytest.param(
+        triggers("{push: {branches: [a], branches-ignore: [b]}}"),
+        "push",
+        id="branches-and-ignore",
+    ),
+    pytest.param(
+        triggers("{pull_request: {paths: [a], paths-ignore: [b]}}"),
+        "pull_request",
+        id="paths-and-ignore",
+    ),
+    pytest.param(
+        triggers("{push: {branches: []}}"),
+        "push/branches",
+        id="no-branches",
+    ),
+    pytest.param(
+        triggers("{pipelines: {status: passed}}"),
+        "pipelines",
+        id="pipelines-without-names",
+    ),
+    pytest.param(
+        triggers("{pipelines: {names: [a], status: failed}}"),
+        "pipelines/status",
+        id="upstream-status",
+    ),
+    pytest.param(
+        triggers("{image: {repository: 'webapp:v1'}}"),
+        "image/repository",
+        id="image-not-a-repository",
+    ),
+]
 
 
 INVALID = [
@@ -541,6 +588,19 @@ def test_invalid_pipelines_fail_both(workspace: Path, text: str, where: str) -> 
         "/".join(map(str, error.absolute_path)) for error in VALIDATOR.iter_errors(as_data(text))
     }
     assert places == {where}
+
+
+@pytest.mark.parametrize(("text", "where"), INVALID_TRIGGERS)
+def test_invalid_triggers_fail_both(workspace: Path, text: str, where: str) -> None:
+    """As above, judged on the trigger mapping (the `on:` forms are a oneOf, reported whole)."""
+    with pytest.raises(PipelineInvalid) as caught:
+        load_format.load_pipeline_text(text, file="ci.yml", workspace=workspace)
+    assert len(caught.value.problems) == 1
+    validator = jsonschema.Draft202012Validator(
+        {**at("/$defs/triggerMap"), "$defs": SCHEMA["$defs"]}
+    )
+    errors = validator.iter_errors(as_data(text)["on"])
+    assert {"/".join(map(str, error.absolute_path)) for error in errors} == {where}
 
 
 REPOSITORY = Path(__file__).resolve().parents[2]
