@@ -18,20 +18,17 @@ import docker
 import pytest
 
 from runner.engine import labels
-from tests.integration.conftest import (
+from tests.integration.fixtures.cache import (
     CACHE_JOB,
     CACHE_KEY,
     CACHE_KIND,
     INSTALL,
-    OWNER_PID,
-    RUN_LABEL,
     TEST_TOKEN,
     CacheArea,
     DepsJob,
-    Result,
-    Workspace,
-    labelled,
 )
+from tests.integration.fixtures.engine import OWNER_PID, RUN_LABEL, labelled
+from tests.integration.fixtures.workspace import Result, Workspace
 
 OWNER = f"{labels.PREFIX}.owner."
 KEY = re.compile(r"[0-9a-f]{64}")

@@ -10,7 +10,8 @@ import os
 
 import docker.errors
 
-from tests.integration.conftest import LAYER_REPOSITORY, CacheArea, DepsJob, Result
+from tests.integration.fixtures.cache import LAYER_REPOSITORY, CacheArea, DepsJob
+from tests.integration.fixtures.workspace import Result
 from tests.integration.registry import Registry, closed_port
 
 REPOSITORY = "dockstep-cache"

@@ -14,15 +14,15 @@ import docker
 import docker.errors
 import pytest
 
-from tests.integration.conftest import (
+from tests.integration.fixtures.engine import (
     OWNER_HOST,
     OWNER_PID,
     OWNER_STARTED,
     RUN_LABEL,
     Owners,
-    Workspace,
     labelled,
 )
+from tests.integration.fixtures.workspace import Workspace
 
 
 def test_an_invalid_pipeline_exits_2_and_points_at_file_line_and_column(

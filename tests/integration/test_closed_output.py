@@ -13,7 +13,8 @@ import subprocess
 
 import docker
 
-from tests.integration.conftest import RUN_TIMEOUT, Result, Workspace, of_run
+from tests.integration.fixtures.engine import of_run
+from tests.integration.fixtures.workspace import RUN_TIMEOUT, Result, Workspace
 
 LINES = 300
 

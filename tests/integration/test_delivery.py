@@ -25,14 +25,9 @@ from typing import Any
 
 import docker
 
-from tests.integration.conftest import (
-    REPO,
-    RUN_TIMEOUT,
-    SERVICE_LABEL,
-    Deliveries,
-    Result,
-    Workspace,
-)
+from tests.integration.fixtures.delivery import SERVICE_LABEL, Deliveries
+from tests.integration.fixtures.engine import REPO
+from tests.integration.fixtures.workspace import RUN_TIMEOUT, Result, Workspace
 from tests.integration.proxy import Proxy
 from tests.integration.registry import Registry, closed_port, free_port
 

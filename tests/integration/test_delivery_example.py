@@ -16,7 +16,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.conftest import REPO, Workspace
+from tests.integration.fixtures.engine import REPO
+from tests.integration.fixtures.workspace import Workspace
 from tests.integration.registry import Registry, free_port
 
 SERVICE = f"webapp-staging-test-{uuid.uuid4().hex[:8]}"

@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.integration.conftest import Owners, Workspace
+from tests.integration.fixtures.engine import Owners
+from tests.integration.fixtures.workspace import Workspace
 
 UID = GID = 4242
 

@@ -10,7 +10,7 @@ import docker
 import docker.errors
 import pytest
 
-from tests.integration.conftest import Workspace
+from tests.integration.fixtures.workspace import Workspace
 
 ZEROS = "sha256:" + "0" * 64
 

@@ -9,7 +9,8 @@ import time
 import docker
 import pytest
 
-from tests.integration.conftest import OWNER_PID, RUN_LABEL, Result, Workspace, labelled
+from tests.integration.fixtures.engine import OWNER_PID, RUN_LABEL, labelled
+from tests.integration.fixtures.workspace import Result, Workspace
 
 START_WAIT = 60.0  # seconds to wait for the jobs to be running before giving up
 

@@ -6,7 +6,7 @@ import base64
 import json
 from urllib.parse import quote_plus
 
-from tests.integration.conftest import Workspace
+from tests.integration.fixtures.workspace import Workspace
 
 VALUE = "hunter2 & friends/ok?>"  # its base64 holds '/' and padding; URL encoding changes it
 

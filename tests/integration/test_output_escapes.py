@@ -16,7 +16,7 @@ import docker
 import docker.errors
 import pytest
 
-from tests.integration.conftest import Result, Workspace
+from tests.integration.fixtures.workspace import Result, Workspace
 
 ESC = "\x1b"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import Workspace
+from tests.integration.fixtures.workspace import Workspace
 
 PIPELINE = """
 environments:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import docker
 
-from tests.integration.conftest import Workspace, of_run, overlap, wait_for_file
+from tests.integration.fixtures.engine import of_run
+from tests.integration.fixtures.workspace import Workspace, overlap, wait_for_file
 
 
 def test_independent_jobs_overlap_and_later_stages_wait_for_them(workspace: Workspace) -> None:

@@ -16,7 +16,8 @@ from runner.cancel import CancelToken
 from runner.engine.docker.engine import DockerEngine
 from runner.model.results import Status
 from runner.output import Console
-from tests.integration.conftest import Owners, Workspace, of_run
+from tests.integration.fixtures.engine import Owners, of_run
+from tests.integration.fixtures.workspace import Workspace
 
 SLEEPER = """
 jobs:

@@ -8,7 +8,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.conftest import Workspace, of_run
+from tests.integration.fixtures.engine import of_run
+from tests.integration.fixtures.workspace import Workspace
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 

@@ -603,7 +603,7 @@ def test_invalid_triggers_fail_both(workspace: Path, text: str, where: str) -> N
     assert {"/".join(map(str, error.absolute_path)) for error in errors} == {where}
 
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from tests.unit.pipelines import action, load, problems, steps_of
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 IMAGE = f"python:3.12@{DIGEST}"
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[3]
 PUSH_RETRY = RetryPolicy(max_retries=4, delay=1.0, backoff=2.0, max_delay=30.0)
 
 
