@@ -224,6 +224,7 @@ class Job:
     allow_failure: bool = False
     condition: str | None = None  # the `if:` expression, checked by conditions.parse
     artifacts: tuple[str, ...] = ()  # workspace paths archived after the job, for its needers
+    manual: bool = False  # `when: manual`: waits for `dockstep approve RUN JOB` before it starts
     position: Position | None = None
 
     @property
