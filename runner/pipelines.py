@@ -79,7 +79,7 @@ def request_for_all(
     workspace = git.toplevel(cwd) or cwd
     event = git.event(workspace, spec or git.EventRequest(kind=EventKind.PUSH))
     return OrchestrationRequest(
-        pipelines=discover(workspace),
+        pipelines=tuple(_shown(path, cwd) for path in discover(workspace)),
         event=event,
         jobs=options.jobs,
         approve=options.approve,
@@ -92,6 +92,11 @@ def request_for_all(
         use_cache=options.use_cache,
         interactive=options.interactive,
     )
+
+
+def _shown(path: Path, cwd: Path) -> Path:
+    """Relative to where dockstep was started, as a user names files, when it can be."""
+    return path.relative_to(cwd) if path.is_relative_to(cwd) else path
 
 
 def discover(workspace: Path) -> tuple[Path, ...]:
