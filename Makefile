@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test unit integration lint ci bench clean lock delivery
+.PHONY: setup test unit integration lint ci bench clean lock delivery services
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,11 @@ ci: setup
 delivery: setup
 	scripts/ensure-registry.sh
 	$(BIN)/dockstep run pipelines/delivery.yml --var BASE_IMAGE=$$(images/bootstrap.sh tiny)
+
+# The services example: two services, their integration and a deploy chained on the api's
+# image push, all from `dockstep run --all` in a scratch git repository (examples/services).
+services: setup
+	PYTHON=$(BIN)/python scripts/services-example.sh
 
 bench: setup
 	$(BIN)/python bench/core.py

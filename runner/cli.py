@@ -23,10 +23,12 @@ from runner.model.pipeline import pairs
 from runner.names import VARIABLE_NAME
 
 if TYPE_CHECKING:
+    from runner.git import EventRequest
     from runner.session import RunRequest
 
+DEFAULT_PIPELINE = Path("pipelines/ci.yml")
 PIPELINE = click.argument(
-    "pipeline", type=click.Path(dir_okay=False, path_type=Path), default="pipelines/ci.yml"
+    "pipeline", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PIPELINE
 )
 ALLOW_UNPINNED = click.option(
     "--allow-unpinned", is_flag=True, help="Run floating image tags anyway (with a warning)."
@@ -98,13 +100,74 @@ VARIABLES = click.option(
     help="Set a variable; overrides the pipeline's env.",
 )
 EVENTS = ["push", "pull_request", "tag", "schedule", "manual", "webhook"]
-EVENT = click.option(
-    "--event",
-    default="push",
-    show_default=True,
-    type=click.Choice(EVENTS),
-    help="The event `if:` conditions see.",
+EVENT_OPTIONS = (
+    click.option(
+        "--event",
+        default=None,
+        type=click.Choice(EVENTS),
+        help="The event: matched against on: and seen by if: [default: none; if: sees push].",
+    ),
+    click.option("--base", metavar="BRANCH", help="pull_request: the branch it targets."),
+    click.option("--tag", metavar="TAG", help="tag: the tag [default: the tag at HEAD]."),
+    click.option("--branch", metavar="BRANCH", help="The branch [default: git's]."),
+    click.option("--commit", metavar="COMMIT", help="The commit [default: HEAD]."),
+    click.option(
+        "--before", metavar="COMMIT", help="push: where the branch was before (changed paths)."
+    ),
 )
+OVERRIDES = ("base", "tag", "branch", "commit", "before")
+PIPELINE_OR_ALL = click.argument(
+    "pipeline", type=click.Path(dir_okay=False, path_type=Path), required=False
+)
+ALL = click.option(
+    "--all", "everything", is_flag=True, help="Every pipelines/*.yml the event triggers."
+)
+
+
+def event_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(EVENT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _event_request(given: dict[str, Any]) -> EventRequest | None:
+    """What --event and its overrides ask for; git fills in the rest once, later."""
+    from runner.git import EventRequest
+    from runner.model.events import EventKind
+
+    kind = given.pop("event", None)
+    overrides = {name: given.pop(name, None) or "" for name in OVERRIDES}
+    if kind is None:
+        named = [f"--{name}" for name, value in overrides.items() if value]
+        if named:
+            raise click.UsageError(f"{', '.join(named)} describe an event: add --event")
+        return None
+    return EventRequest(
+        kind=EventKind(kind),
+        base=overrides["base"],
+        tag=overrides["tag"],
+        branch=overrides["branch"],
+        commit=overrides["commit"],
+        before=overrides["before"],
+    )
+
+
+def _pipeline(pipeline: Path | None, everything: bool) -> Path:
+    if everything and pipeline is not None:
+        raise click.UsageError("--all runs every pipelines/*.yml: leave PIPELINE out")
+    return pipeline or DEFAULT_PIPELINE
+
+
+def _interactive() -> bool:
+    """Someone can answer an approval: a terminal, and not CI."""
+    return sys.stdin.isatty() and os.environ.get("CI") != "true"
+
+
+def _evented(request: RunRequest, spec: EventRequest | None) -> RunRequest:
+    """The request with its event read from git, once (raises inside `_exit_with`)."""
+    from runner.session import with_event
+
+    return with_event(request, spec, Path.cwd())
 
 
 def _request(pipeline: Path, **options: Any) -> RunRequest:
@@ -116,46 +179,70 @@ def _request(pipeline: Path, **options: Any) -> RunRequest:
 
 
 @main.command()
-@PIPELINE
+@PIPELINE_OR_ALL
+@ALL
 @click.option("--job", "jobs", multiple=True, help="Plan only this job and what it needs.")
 @VARIABLES
-@EVENT
+@event_options
+@click.option("--force", is_flag=True, help="Plan it even if the event does not trigger it.")
 @ALLOW_UNPINNED
 def plan(
-    pipeline: Path,
+    *,
+    pipeline: Path | None,
+    everything: bool,
     jobs: tuple[str, ...],
     variables: tuple[str, ...],
-    event: str,
+    force: bool,
     allow_unpinned: bool,
+    **given: Any,
 ) -> None:
-    """Show what runs, in which order, and what runs in parallel (as `run` would decide)."""
-    from runner.commands.inspect import show_plan
+    """Show what runs, in which order, and what runs in parallel (as `run` would decide).
 
+    With --all: every pipeline, whether the event starts it (and if not, which filter
+    failed), and its jobs.
+    """
+    from runner.commands.inspect import show_plan, show_plans
+
+    spec = _event_request(given)
     request = _request(
-        pipeline, jobs=jobs, variables=variables, event=event, allow_unpinned=allow_unpinned
+        _pipeline(pipeline, everything),
+        jobs=jobs,
+        variables=variables,
+        force=force,
+        allow_unpinned=allow_unpinned,
+        interactive=_interactive(),
     )
-    _exit_with(lambda: show_plan(request, Path.cwd()))
+    if everything:
+        _exit_with(lambda: show_plans(request, spec, Path.cwd()))
+    _exit_with(lambda: show_plan(_evented(request, spec), Path.cwd()))
 
 
 @main.command()
 @PIPELINE
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid")
 @VARIABLES
-@EVENT
+@event_options
 @ALLOW_UNPINNED
 def graph(
-    pipeline: Path, fmt: str, variables: tuple[str, ...], event: str, allow_unpinned: bool
+    pipeline: Path, fmt: str, variables: tuple[str, ...], allow_unpinned: bool, **given: Any
 ) -> None:
     """Print the job graph as Mermaid (default) or Graphviz DOT."""
     from runner.commands.inspect import show_graph
 
-    request = _request(pipeline, variables=variables, event=event, allow_unpinned=allow_unpinned)
-    _exit_with(lambda: show_graph(request, Path.cwd(), fmt=fmt))
+    spec = _event_request(given)
+    request = _request(pipeline, variables=variables, allow_unpinned=allow_unpinned)
+    _exit_with(lambda: show_graph(_evented(request, spec), Path.cwd(), fmt=fmt))
 
 
 @main.command()
-@PIPELINE
-@click.option("--job", "jobs", multiple=True, help="Run only this job and what it needs.")
+@PIPELINE_OR_ALL
+@ALL
+@click.option(
+    "--job",
+    "jobs",
+    multiple=True,
+    help="Run only this job (pipeline/job with --all) and its needs.",
+)
 @click.option(
     "--jobs",
     "workers",
@@ -173,13 +260,14 @@ def graph(
     help="Write the results as JSON to this file.",
 )
 @VARIABLES
-@EVENT
+@event_options
+@click.option("--force", is_flag=True, help="Run it even if the event does not trigger it.")
 @click.option(
     "--approve",
     "approve",
     multiple=True,
     metavar="JOB",
-    help="Approve this deploy job up front (for runs nobody watches).",
+    help="Approve this deploy or manual job up front (pipeline/job with --all).",
 )
 @click.option("--no-cache", is_flag=True, help="Run every install cold and store its layer anew.")
 @click.option(
@@ -191,39 +279,45 @@ def graph(
 @ALLOW_UNPINNED
 def run(
     *,
-    pipeline: Path,
+    pipeline: Path | None,
+    everything: bool,
     jobs: tuple[str, ...],
     workers: int | None,
     keep_going: bool,
     report_file: Path | None,
     variables: tuple[str, ...],
-    event: str,
+    force: bool,
     ca_bundle: str | None,
     no_cache: bool,
     approve: tuple[str, ...],
     allow_unpinned: bool,
+    **given: Any,
 ) -> None:
-    """Run a pipeline's jobs in containers."""
+    """Run a pipeline's jobs in containers; with --all, every pipeline the event triggers."""
     token = CancelToken()
     _cancel_on_signals(token)
     from runner.commands.run import run as command
+    from runner.commands.run import run_all
     from runner.session import RunRequest
 
+    spec = _event_request(given)
     request = RunRequest(
-        pipeline=pipeline,
+        pipeline=_pipeline(pipeline, everything),
         jobs=jobs,
         workers=workers or max(4, os.cpu_count() or 1),
         keep_going=keep_going,
         report_file=report_file,
         allow_unpinned=allow_unpinned,
         variables=_variables(variables),
-        event=event,
+        force=force,
         ca_bundle=ca_bundle,
         use_cache=not no_cache,
         approve=approve,
-        interactive=sys.stdin.isatty() and os.environ.get("CI") != "true",
+        interactive=_interactive(),
     )
-    _exit_with(lambda: command(request, dict(os.environ), Path.cwd(), token))
+    if everything:
+        _exit_with(lambda: run_all(request, spec, dict(os.environ), Path.cwd(), token))
+    _exit_with(lambda: command(_evented(request, spec), dict(os.environ), Path.cwd(), token))
 
 
 def _age(value: str | None) -> float | None:
@@ -285,20 +379,22 @@ def cache_prune(older_than: str | None, keep: int | None, everything: bool, dry_
 @click.argument("job")
 @PIPELINE
 @VARIABLES
-@EVENT
-def cache_key(job: str, pipeline: Path, variables: tuple[str, ...], event: str) -> None:
+@event_options
+def cache_key(job: str, pipeline: Path, variables: tuple[str, ...], **given: Any) -> None:
     """Print a job's cache key and the inputs that made it (pass the run's --var too)."""
     from runner.commands.cache import show_key
 
-    request = _request(pipeline, jobs=(job,), variables=variables, event=event)
-    _exit_with(lambda: show_key(request, job, dict(os.environ), Path.cwd()))
+    spec = _event_request(given)
+    request = _request(pipeline, jobs=(job,), variables=variables)
+    _exit_with(lambda: show_key(_evented(request, spec), job, dict(os.environ), Path.cwd()))
 
 
 @main.command()
 @click.argument("run_id")
 @click.argument("job")
 def approve(run_id: str, job: str) -> None:
-    """Approve a deploy job of a run that waits for it (environments with approval: required)."""
+    """Approve a job of a run that waits for it: a `when: manual` job, or a deploy to an
+    environment with `approval: required`."""
     from runner.commands.approve import approve as command
 
     _exit_with(lambda: command(run_id, job, dict(os.environ)))

@@ -74,6 +74,7 @@ class Console:
         self._closed = closed  # called once, when the reader goes away
         self._shared = _Shared()
         self._width = 0
+        self._scope = ""  # "api/": the pipeline of an orchestrated run the jobs belong to
 
     def mask(self, text: str) -> str:
         return self._mask(text)
@@ -81,13 +82,20 @@ class Console:
     def masked(self, mask: Callable[[str], str]) -> Console:
         """The same console (stream, lock, colours, open or not) masking lines by `mask`."""
         twin = Console(self._stream, colour=self._colour, mask=mask, closed=self._closed)
-        twin._shared, twin._width = self._shared, self._width
+        twin._shared, twin._width, twin._scope = self._shared, self._width, self._scope
+        return twin
+
+    def within(self, pipeline: str) -> Console:
+        """The same console, naming jobs `pipeline/job`: one pipeline of several at once."""
+        twin = self.masked(self._mask)
+        twin._scope = f"{pipeline}/"
         return twin
 
     def prefix_width(self, names: list[str]) -> None:
-        self._width = max((len(n) for n in names), default=0)
+        self._width = max((len(self._scope + n) for n in names), default=0)
 
     def line(self, job: str, text: str) -> None:
+        job = self._scope + job
         tag = job.ljust(self._width)
         if self._colour:
             colours = self._shared.colours
@@ -98,8 +106,9 @@ class Console:
         self._write(f"{tag} | {self._mask(self._shown(text))}\n")
 
     def note(self, text: str) -> None:
-        """A line from dockstep itself, not from a job."""
-        self._write(f"{self._mask(self._shown(text))}\n")
+        """A line from dockstep itself, not from a job (`api: …` within a pipeline)."""
+        scope = f"{self._scope[:-1]}: " if self._scope and text else ""
+        self._write(f"{scope}{self._mask(self._shown(text))}\n")
 
     def _shown(self, text: str) -> str:
         """With colour off (NO_COLOR, not a terminal) no escape gets through, a job's neither."""

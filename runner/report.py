@@ -10,6 +10,7 @@ from typing import Any
 from tabulate import tabulate
 
 from runner.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.model.events import Event
 from runner.model.results import Artifacts, JobResult, Packaged, StepResult, pipeline_passed
 
 REPORT_VERSION = 1
@@ -37,15 +38,15 @@ def _short(text: str, limit: int = 100) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _masked(value: Any, mask: Callable[[str], str]) -> Any:
+def masked(value: Any, mask: Callable[[str], str]) -> Any:
     """Mask every string before encoding: JSON escapes (\\u00e4, \\") would hide a secret
     from a mask applied to the encoded text."""
     if isinstance(value, str):
         return mask(value)
     if isinstance(value, dict):
-        return {mask(k): _masked(v, mask) for k, v in value.items()}
+        return {mask(k): masked(v, mask) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(v, mask) for v in value]
+        return [masked(v, mask) for v in value]
     return value
 
 
@@ -79,7 +80,7 @@ def _step(step: StepResult) -> dict[str, Any]:
     }
 
 
-def _job(result: JobResult) -> dict[str, Any]:
+def job_json(result: JobResult) -> dict[str, Any]:
     duration = result.duration
     return {
         "name": result.name,
@@ -154,6 +155,7 @@ def to_json(
     pipeline: str,
     mask: Callable[[str], str],
     interrupted: bool = False,
+    event: Event | None = None,
 ) -> str:
     """The run as JSON; masked like every other line dockstep writes."""
     document = {
@@ -162,6 +164,12 @@ def to_json(
         "pipeline": pipeline,
         "status": verdict(results, interrupted=interrupted),
         "exit_code": exit_code(results, interrupted=interrupted),
-        "jobs": [_job(r) for r in results],
+        "event": event_json(event),
+        "jobs": [job_json(r) for r in results],
     }
-    return json.dumps(_masked(document, mask), indent=2)
+    return json.dumps(masked(document, mask), indent=2)
+
+
+def event_json(event: Event | None) -> dict[str, Any] | None:
+    """The event a run was for (None: none was given), with its changed paths."""
+    return None if event is None else asdict(event)

@@ -9,11 +9,12 @@ about what a run would do.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets as random
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from runner.cache.keys import CacheKey
 from runner.cache.layers import LayerCache
 from runner.cancel import CancelToken
 from runner.delivery import approvals, registry
-from runner.delivery.approvals import Gate, record_gated
+from runner.delivery.approvals import Gate, ManualJobs, record_gated
 from runner.delivery.deploy import DeployJob
 from runner.delivery.package import PackageJob
 from runner.delivery.verify import VerifyJob
@@ -41,10 +42,13 @@ from runner.execute.settings import RunSettings
 from runner.execute.steps_job import StepsJob
 from runner.expr.interpolate import UndefinedVariable
 from runner.format.load import load_pipeline
+from runner.model.events import Event, EventKind
 from runner.model.pipeline import Deploy, Package, Pairs, Pipeline, Steps, Verify, pairs
 from runner.model.results import JobResult, Status
 from runner.output import Console
+from runner.plan.compose import upstream_variables
 from runner.plan.plan import Plan, Selection, plan
+from runner.plan.triggers import Decision, match
 from runner.secrets import Masker, read_secrets, unmasked_warnings
 
 CA_CANDIDATES = (
@@ -63,11 +67,14 @@ class RunRequest:
     report_file: Path | None = None
     allow_unpinned: bool = False
     variables: Pairs = ()
-    event: str = "push"
+    # what started the run; None: nothing said (`if:` sees push, and `on:` is not consulted)
+    event: Event | None = None
+    force: bool = False  # run even when the event does not match the pipeline's `on:`
     ca_bundle: str | None = None  # None: the host's own, "": none
     use_cache: bool = True  # False: --no-cache, every install runs cold
     approve: tuple[str, ...] = ()  # deploy jobs approved up front (--approve)
     interactive: bool = False  # someone can answer an approval while the run waits
+    summary: bool = True  # print the table and verdict (an orchestrated run prints its own)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +84,7 @@ class RunResult:
     jobs: tuple[JobResult, ...]
     interrupted: bool
     run_dir: Path
+    not_triggered: tuple[str, ...] = ()  # why `on:` did not match the event: nothing ran
 
     @property
     def exit_code(self) -> int:
@@ -95,6 +103,11 @@ class Resolved:
     source: str  # where the code comes from (the origin remote), for OCI labels
     builtins: Pairs
     plan: Plan
+    decision: Decision | None = None  # the event against `on:`; None: not asked (no event, --force)
+
+    @property
+    def triggered(self) -> bool:
+        return self.decision is None or self.decision.runs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,8 +131,11 @@ def resolve(request: RunRequest, cwd: Path, *, run_id: str | None = None) -> Res
         request.pipeline, workspace=workspace, allow_unpinned=request.allow_unpinned
     )
     run_id = run_id or new_run_id(time.time())
-    revision = git.revision(workspace)
+    revision = of_event(git.revision(workspace), request.event)
     values = builtins(pipeline, run_id, request.event, revision)
+    decision = None
+    if request.event is not None and not request.force:
+        decision = match(request.event, pipeline.triggers)
     variables = pipeline_variables(pipeline, request.variables, values)
     context = condition_context(values, variables)
     return Resolved(
@@ -130,17 +146,41 @@ def resolve(request: RunRequest, cwd: Path, *, run_id: str | None = None) -> Res
         revision=revision,
         source=git.source(workspace),
         builtins=pairs(values),
-        plan=plan(pipeline, Selection(jobs=request.jobs, context=context)),
+        plan=plan(
+            pipeline,
+            Selection(
+                jobs=request.jobs,
+                context=context,
+                unattended=not request.interactive,
+                approved=request.approve,
+            ),
+        ),
+        decision=decision,
     )
 
 
+def with_event(request: RunRequest, spec: git.EventRequest | None, cwd: Path) -> RunRequest:
+    """The request with the event `spec` asks for, read from the pipeline's repository."""
+    if spec is None:
+        return request
+    workspace = workspace_of(request.pipeline, cwd)
+    return dataclasses.replace(request, event=git.event(workspace, spec))
+
+
 def prepare(
-    request: RunRequest, environ: Mapping[str, str], cwd: Path, *, secrets: bool = True
+    request: RunRequest,
+    environ: Mapping[str, str],
+    cwd: Path,
+    *,
+    secrets: bool = True,
+    run_id: str | None = None,
 ) -> Prepared:
     """Resolve, read secrets and check everything a run would otherwise find out mid-way."""
-    resolved = resolve(request, cwd)
-    # a cache key never includes secrets: `cache key` must work without them
-    values = read_secrets(resolved.pipeline.secrets, environ, resolved.workspace) if secrets else {}
+    resolved = resolve(request, cwd, run_id=run_id)
+    # a cache key never includes secrets: `cache key` must work without them, and a
+    # pipeline the event does not trigger runs nothing that needs them
+    wanted = secrets and resolved.triggered
+    values = read_secrets(resolved.pipeline.secrets, environ, resolved.workspace) if wanted else {}
     auth = registry.credentials(environ)
     settings = RunSettings(
         run_id=resolved.run_id,
@@ -174,6 +214,8 @@ def run(
     """Run the prepared pipeline; everything it created is gone when this returns."""
     resolved, settings = prepared.resolved, prepared.settings
     console = console.masked(prepared.mask)
+    if not resolved.triggered:
+        return _not_triggered(prepared, console)
     for warning in (*resolved.pipeline.warnings, *unmasked_warnings(dict(settings.secrets))):
         console.note(f"warning: {warning}")
     runnable = resolved.plan.runnable()
@@ -242,17 +284,36 @@ def ca_bundle(choice: str | None, environ: Mapping[str, str]) -> Path | None:
     return next((Path(p) for p in CA_CANDIDATES if Path(p).is_file()), None)
 
 
-def builtins(pipeline: Pipeline, run_id: str, event: str, revision: git.Revision) -> dict[str, str]:
-    return {
+def of_event(revision: git.Revision, event: Event | None) -> git.Revision:
+    """What the run builds: the event's commit, branch and tag where it names them."""
+    if event is None:
+        return revision
+    return git.Revision(
+        commit=event.commit or revision.commit,
+        branch=event.branch or revision.branch,
+        tag=event.tag or revision.tag,
+        time=revision.time,
+    )
+
+
+def builtins(
+    pipeline: Pipeline, run_id: str, event: Event | None, revision: git.Revision
+) -> dict[str, str]:
+    """The DOCKSTEP_* variables; without an event, `if:` and steps see a push."""
+    found = event or Event(kind=EventKind.PUSH)
+    values = {
         "CI": "true",
         "DOCKSTEP": "true",
         "DOCKSTEP_RUN_ID": run_id,
         "DOCKSTEP_PIPELINE": pipeline.name,
-        "DOCKSTEP_EVENT": event,
+        "DOCKSTEP_EVENT": found.name,
         "DOCKSTEP_COMMIT_SHA": revision.commit,
         "DOCKSTEP_BRANCH": revision.branch,
         "DOCKSTEP_TAG": revision.tag,
     }
+    if found.base:
+        values["DOCKSTEP_BASE_BRANCH"] = found.base
+    return values | upstream_variables(found)
 
 
 def pipeline_variables(
@@ -294,17 +355,26 @@ def _check_before_docker(resolved: Resolved, settings: RunSettings) -> None:
         raise UsageError(f"--report {request.report_file}: its directory does not exist")
     environments = {e.name: e for e in pipeline.environments}
     environment.check(settings, (p.job for p in resolved.plan.runnable()), environments)
-    gated = {
-        job.name
-        for job in pipeline.jobs
-        if isinstance(job.action, Deploy) and environments[job.action.environment].approval
-    }
+    gated = set(gated_jobs(pipeline, (job.name for job in pipeline.jobs)))
     for name in request.approve:
         if name not in gated:
             raise UsageError(
-                f"--approve {name}: not a deploy job of {pipeline.path} that waits for approval "
+                f"--approve {name}: not a job of {pipeline.path} that waits for approval "
                 f"(jobs that do: {', '.join(sorted(gated)) or 'none'})"
             )
+
+
+def gated_jobs(pipeline: Pipeline, names: Iterable[str]) -> list[str]:
+    """Which of these jobs wait for `dockstep approve`: manual ones, and deploys to
+    environments with `approval: required`."""
+    environments = {e.name: e for e in pipeline.environments}
+    found = []
+    for name in names:
+        job = pipeline.job(name)
+        deploy = job.action if isinstance(job.action, Deploy) else None
+        if job.manual or (deploy is not None and environments[deploy.environment].approval):
+            found.append(name)
+    return found
 
 
 # ---------------------------------------------------------------- running
@@ -314,20 +384,15 @@ def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
     """One runner per kind of job: what each `Job.action` type is run by."""
     resolved, settings = prepared.resolved, prepared.settings
     layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
-    environments = {e.name: e for e in resolved.pipeline.environments}
-    gated = [
-        p.name
-        for p in resolved.plan.runnable()
-        if isinstance(p.job.action, Deploy) and environments[p.job.action.environment].approval
-    ]
-    record_gated(prepared.approvals, gated)
+    runnable = (p.name for p in resolved.plan.runnable())
+    record_gated(prepared.approvals, gated_jobs(resolved.pipeline, runnable))
     gate = Gate(
         prepared.approvals,
         settings.run_id,
         interactive=resolved.request.interactive,
         approved=resolved.request.approve,
     )
-    return {
+    kinds: Kinds = {
         Steps: StepsJob(
             engine,
             images=ImageResolver(engine, settings),
@@ -347,6 +412,7 @@ def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
         ),
         Verify: VerifyJob(engine, run_id=settings.run_id),
     }
+    return {kind: ManualJobs(runner, gate) for kind, runner in kinds.items()}
 
 
 def _execute(
@@ -401,18 +467,40 @@ def _all_cancelled(chosen: Plan) -> list[JobResult]:
     ]
 
 
+def _not_triggered(prepared: Prepared, console: Console) -> RunResult:
+    """The event does not start this pipeline: say why, touch nothing, and pass."""
+    resolved = prepared.resolved
+    reasons = resolved.decision.reasons if resolved.decision else ()
+    event = resolved.request.event
+    console.note(
+        f"{resolved.pipeline.name}: not run for this {event.name if event else 'push'} event: "
+        f"{'; '.join(reasons)} (--force runs it anyway)"
+    )
+    return RunResult(
+        run_id=prepared.settings.run_id,
+        pipeline=resolved.pipeline.path,
+        jobs=(),
+        interrupted=False,
+        run_dir=prepared.run_dir,
+        not_triggered=reasons,
+    )
+
+
 def _finish(
     prepared: Prepared, console: Console, results: list[JobResult], *, interrupted: bool
 ) -> RunResult:
     resolved, run_id = prepared.resolved, prepared.settings.run_id
-    console.note("")
-    console.note(report.table(results, mask=console.mask))
+    summary = resolved.request.summary
+    if summary:
+        console.note("")
+        console.note(report.table(results, mask=console.mask))
     document = report.to_json(
         results,
         run_id=run_id,
         pipeline=resolved.pipeline.path,
         mask=console.mask,
         interrupted=interrupted,
+        event=resolved.request.event,
     )
     # every run keeps its report beside its logs; --report puts a copy where asked
     prepared.run_dir.mkdir(parents=True, exist_ok=True)
@@ -420,7 +508,8 @@ def _finish(
         if path is not None:
             path.write_text(document + "\n")
     shutil.rmtree(prepared.approvals, ignore_errors=True)  # nothing waits any more
-    console.note(f"pipeline {report.verdict(results, interrupted=interrupted)} (run {run_id})")
+    verdict = report.verdict(results, interrupted=interrupted)
+    console.note(f"pipeline {verdict} (run {run_id})" if summary else f"{verdict} (run {run_id})")
     if prepared.keep:
         console.note(
             f"{cleanup.KEEP_ENV} is set: the run's containers and network were kept; "

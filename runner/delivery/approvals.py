@@ -1,5 +1,6 @@
-"""The manual gate: a deploy to an environment marked `approval: required` waits for
-`dockstep approve RUN JOB`, or fails at once when nobody can answer (no terminal, or CI).
+"""The manual gate: a deploy to an environment marked `approval: required`, and a job
+marked `when: manual`, wait for `dockstep approve RUN JOB`; a deploy fails at once when
+nobody can answer (no terminal, or CI), and a manual job is skipped by the plan then.
 
 An approval is a file in the user's dockstep directory (never in the workspace, which a
 job could write), so any shell of that user on the machine can give it while the run
@@ -13,8 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from runner.errors import DockstepError, UsageError
+from runner.execute.kinds import JobContext, KindRunner, Outcome
+from runner.model.pipeline import Job
 
 POLL = 0.5
 
@@ -59,6 +63,11 @@ def approve(runs: Path, run_id: str, job: str) -> Path:
     return path
 
 
+class _What(NamedTuple):
+    action: str  # "deploy to production": what is approved
+    needs: str  # "deploying to production": what needs the approval
+
+
 class Gate:
     def __init__(
         self,
@@ -85,24 +94,68 @@ class Gate:
     ) -> None:
         """Return once `job` is approved; raise when it cannot be, when the job's `timeout`
         passes first, or when the run or the job (`stopped`) is cancelled."""
+        what = _What(f"deploy to {environment}", f"deploying to {environment}")
+        self._hold(job, what, say, timeout, stopped)
+
+    def wait_manual(
+        self,
+        job: str,
+        say: Callable[[str], None],
+        timeout: float | None = None,
+        stopped: threading.Event | None = None,
+    ) -> None:
+        """`wait`, for a `when: manual` job before it starts."""
+        self._hold(job, _What("start this manual job", "a manual job"), say, timeout, stopped)
+
+    def _hold(
+        self,
+        job: str,
+        what: _What,
+        say: Callable[[str], None],
+        timeout: float | None,
+        stopped: threading.Event | None,
+    ) -> None:
         command = f"dockstep approve {self._run_id} {job}"
         if job in self._approved or approval_file(self._run_dir, job).exists():
-            say(f"deploy to {environment} approved")
+            say(f"{what.action} approved")
             return
         if not self._interactive:
             raise ApprovalMissing(
-                f"job {job!r}: deploying to {environment} needs approval and this run cannot "
+                f"job {job!r}: {what.needs} needs approval and this run cannot "
                 f"wait for one (no terminal, or CI); pass --approve {job}, or run it "
                 f"interactively and approve with `{command}`"
             )
-        say(f"waiting for approval to deploy to {environment}: run `{command}`")
+        say(f"waiting for approval to {what.action}: run `{command}`")
         deadline = None if timeout is None else time.monotonic() + timeout
         while not approval_file(self._run_dir, job).exists():
             if self._cancelled.wait(POLL) or (stopped is not None and stopped.is_set()):
                 raise ApprovalMissing(f"job {job!r}: cancelled while waiting for approval")
             if deadline is not None and time.monotonic() > deadline:
                 raise ApprovalMissing(f"job {job!r}: no approval within its timeout")
-        say(f"deploy to {environment} approved")
+        say(f"{what.action} approved")
 
     def cancel(self) -> None:
         self._cancelled.set()
+
+
+class ManualJobs:
+    """Wraps a kind runner: a `when: manual` job waits for its approval before it starts.
+
+    The plan already skipped the manual jobs nobody can approve (an unattended run), so
+    what reaches here either is approved up front or can be waited for.
+    """
+
+    def __init__(self, inner: KindRunner[Any], gate: Gate) -> None:
+        self._inner = inner
+        self._gate = gate
+
+    def run(self, job: Job, action: Any, context: JobContext) -> Outcome:
+        if job.manual:
+            self._gate.wait_manual(
+                job.name, context.log.line, timeout=job.timeout, stopped=context.slot.stopped
+            )
+        return self._inner.run(job, action, context)
+
+    def cancel(self) -> None:
+        self._gate.cancel()
+        self._inner.cancel()

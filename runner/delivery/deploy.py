@@ -16,6 +16,7 @@ from runner.errors import DockstepError, EngineError
 from runner.execute import environment as variables
 from runner.execute.kinds import JobContext, Outcome
 from runner.execute.settings import RunSettings
+from runner.expr.interpolate import expand
 from runner.model.pipeline import Deploy, Environment, Job, Pairs, pairs
 from runner.model.results import Deployment, Status
 
@@ -90,7 +91,7 @@ class Deployer:
             name=spec.service,
             command=("sh", "-c", spec.command) if spec.command else (),
             labels=labels,
-            network="bridge",
+            network="host" if spec.host_network else "bridge",
             workdir="",
             env=env,
             ports=spec.ports,
@@ -130,12 +131,7 @@ class DeployJob:
         self._gate.cancel()
 
     def run(self, job: Job, action: Deploy, context: JobContext) -> Outcome:
-        upstream = context.inputs.get(action.package)
-        packaged = upstream.packaged if upstream else None
-        if packaged is None:
-            raise DeployFailed(
-                f"job {job.name!r}: package job {action.package!r} produced no image in this run"
-            )
+        image = self._image(job, action, context)
         environment = self._environments[action.environment]
         if environment.approval:
             self._gate.wait(
@@ -146,7 +142,20 @@ class DeployJob:
                 stopped=context.slot.stopped,
             )
         env = variables.deploy_env(self._settings, job, environment, action)
-        deployment = self._deployer.deploy(
-            action, environment, packaged.deployable, context.log.line, env=env
-        )
+        deployment = self._deployer.deploy(action, environment, image, context.log.line, env=env)
         return Outcome(status=Status.PASSED, deployment=deployment)
+
+    def _image(self, job: Job, action: Deploy, context: JobContext) -> str:
+        """The package job's pushed digest, or the `image:` reference with its variables."""
+        if action.image is not None:
+            image = expand(action.image, variables.run_variables(self._settings))
+            if not image:
+                raise DeployFailed(f"job {job.name!r}: image {action.image!r} is empty here")
+            return image
+        upstream = context.inputs.get(action.package)
+        packaged = upstream.packaged if upstream else None
+        if packaged is None:
+            raise DeployFailed(
+                f"job {job.name!r}: package job {action.package!r} produced no image in this run"
+            )
+        return packaged.deployable

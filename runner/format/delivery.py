@@ -53,7 +53,10 @@ ENVIRONMENT_KEYS = frozenset({"env", "approval"})
 PACKAGE_KEYS = frozenset(
     {"context", "dockerfile", "target", "args", "labels", "tags", "push", "retry"}
 )
-DEPLOY_KEYS = frozenset({"environment", "package", "service", "ports", "env", "command"})
+DEPLOY_KEYS = frozenset(
+    {"environment", "package", "image", "service", "ports", "env", "command", "network"}
+)
+NETWORKS = ("bridge", "host")
 JOB_KINDS = ("package", "deploy", "verify")
 TAG_SCHEMES = ("sha", "branch", "semver", "latest")
 APPROVALS = {"required": True, "none": False}
@@ -228,11 +231,22 @@ def _push(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
 def read_deploy(
     doc: Doc, node: yaml.Node, path: str, environments: Collection[str] | None
 ) -> tuple[Deploy | None, Ref | None]:
-    """The deploy, and where its package job is named; `environments` None: not checked."""
-    required = ("environment", "package", "service")
+    """The deploy, and where its package job is named; `environments` None: not checked.
+
+    A deploy names a package job of its pipeline, or (`image:`) an image reference, which
+    may be a variable such as the `${DOCKSTEP_UPSTREAM_IMAGE}` of a chained pipeline.
+    """
+    required = ("environment", "service")
     fields = read_fields(doc, node, path, DEPLOY_KEYS, required=required)
     if fields is None:
         return None, None
+    if "package" not in fields and "image" not in fields:
+        doc.add(node, path, "missing key 'package'")  # image: is the rarer choice
+    elif "package" in fields and "image" in fields:
+        doc.add(node, path, "set one of package: (a package job) or image: (a reference)")
+    network = fields.get("network", _network, "bridge")
+    if network == "host" and "ports" in fields:
+        doc.add(fields.nodes["ports"], sub(path, "ports"), "network: host publishes no ports")
     package = fields.get("package", read_text)
     spec = Deploy(
         environment=fields.get(
@@ -243,10 +257,20 @@ def read_deploy(
         ports=fields.get("ports", _ports, ()),
         env=fields.get("env", read_env, ()),
         command=fields.get("command", read_text),
+        image=fields.get("image", read_text),
+        host_network=network == "host",
     )
     if package is None:
         return spec, None
     return spec, Ref(package, fields.nodes["package"], sub(path, "package"))
+
+
+def _network(doc: Doc, node: yaml.Node, path: str) -> str | None:
+    value = read_text(doc, node, path)
+    if value is None or value in NETWORKS:
+        return value
+    doc.add(node, path, f"expected bridge or host, got {value!r}{suggest(value, NETWORKS)}")
+    return None
 
 
 def _environment_name(

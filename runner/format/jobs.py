@@ -60,7 +60,7 @@ JOB_KEYS = frozenset(
     {
         "stage", "needs", "image", "env", "timeout", "allow_failure", "if", "steps",
         "resources", "privileged", "docker_socket", "workdir", "pull", "install", "cache",
-        "artifacts", "package", "deploy", "verify",
+        "artifacts", "package", "deploy", "verify", "when",
     }
 )  # fmt: skip
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
@@ -166,6 +166,7 @@ def _job(
         allow_failure=fields.get("allow_failure", read_bool, False),
         condition=fields.get("if", read_condition),
         artifacts=fields.get("artifacts", read_artifacts, ()),
+        manual=fields.get("when", _when, False),
         position=doc.position(entry.key),
     )
     return _Read(job, needs or (), delivery)
@@ -193,6 +194,22 @@ def _action(
         privileged=fields.get("privileged", read_bool, False),
         docker_socket=fields.get("docker_socket", read_bool, False),
     )
+
+
+WHEN_VALUES = ("manual", "always")
+
+
+def _when(doc: Doc, node: yaml.Node, path: str) -> bool | None:
+    """`when: manual` waits for an approval; `always` (the default) does not."""
+    value = read_text(doc, node, path)
+    if value is None or value in WHEN_VALUES:
+        return None if value is None else value == "manual"
+    doc.add(
+        node,
+        path,
+        f"expected one of {', '.join(WHEN_VALUES)}, got {value!r}{suggest(value, WHEN_VALUES)}",
+    )
+    return None
 
 
 def _job_name(doc: Doc, key: yaml.Node, name: str) -> None:

@@ -137,11 +137,15 @@ class Deploy:
     """Replace a named service container on the local engine with a package job's image."""
 
     environment: str
-    package: str  # the package job whose pushed digest is deployed
+    package: str  # the package job whose pushed digest is deployed ("" when `image` is set)
     service: str  # the container's name
     ports: tuple[tuple[int, int], ...] = ()  # (host port on 127.0.0.1, container port)
     env: Pairs = ()
     command: str | None = None  # run with sh -c; None keeps the image's command
+    # instead of a package job: an image reference, with ${VARIABLES} such as the
+    # DOCKSTEP_UPSTREAM_IMAGE a chained pipeline receives
+    image: str | None = None
+    host_network: bool = False  # `network: host`: the service shares the host's 127.0.0.1
 
 
 class CheckKind(StrEnum):
@@ -224,6 +228,7 @@ class Job:
     allow_failure: bool = False
     condition: str | None = None  # the `if:` expression, checked by conditions.parse
     artifacts: tuple[str, ...] = ()  # workspace paths archived after the job, for its needers
+    manual: bool = False  # `when: manual`: waits for `dockstep approve RUN JOB` before it starts
     position: Position | None = None
 
     @property

@@ -24,6 +24,7 @@ from runner.plan.triggers import Decision, match
 UPSTREAM_IMAGE = "DOCKSTEP_UPSTREAM_IMAGE"  # repository@sha256:… that fired on.image
 UPSTREAM_PIPELINES = "DOCKSTEP_UPSTREAM_PIPELINES"  # "api web": the upstreams that finished
 UPSTREAM_STATUS = "DOCKSTEP_UPSTREAM_STATUS"  # "api=passed web=skipped"
+UPSTREAM_IMAGES = "DOCKSTEP_UPSTREAM_IMAGES"  # every repository@sha256:… the upstreams pushed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,5 +198,16 @@ def upstream_variables(event: Event) -> dict[str, str]:
     found = {
         UPSTREAM_PIPELINES: " ".join(up.pipeline for up in event.upstream),
         UPSTREAM_STATUS: " ".join(f"{up.pipeline}={up.status.value}" for up in event.upstream),
+        UPSTREAM_IMAGES: " ".join(image for up in event.upstream for image in up.images),
     }
+    # one variable per upstream that pushed, so an integration pipeline can pin each image
+    for up in event.upstream:
+        if up.images:
+            found[upstream_image_variable(up.pipeline)] = up.images[0]
     return {**found, UPSTREAM_IMAGE: event.image} if event.image else found
+
+
+def upstream_image_variable(pipeline: str) -> str:
+    """DOCKSTEP_UPSTREAM_<NAME>_IMAGE: the first image `pipeline` pushed (`api-v2`: API_V2)."""
+    name = "".join(c if c.isascii() and c.isalnum() else "_" for c in pipeline.upper())
+    return f"DOCKSTEP_UPSTREAM_{name}_IMAGE"

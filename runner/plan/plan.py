@@ -18,6 +18,8 @@ class Selection:
 
     jobs: tuple[str, ...] = ()
     context: Pairs = ()  # branch, tag, event, commit, pipeline and variables
+    unattended: bool = False  # nobody can approve a `when: manual` job while the run waits
+    approved: tuple[str, ...] = ()  # jobs approved up front (--approve)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +59,7 @@ def plan(pipeline: Pipeline, selection: Selection) -> Plan:
     for name in _topological(graph, chosen):
         job = pipeline.job(name)
         waits = tuple(w for w in graph[name] if w in chosen)
-        reason = _skip_reason(job, context, skipped)
+        reason = _skip_reason(job, context, skipped) or _unapproved(job, selection)
         if reason:
             skipped[name] = reason
         planned.append(
@@ -89,6 +91,16 @@ def _skip_reason(job: Job, context: Mapping[str, str], skipped: Mapping[str, str
     if job.condition and not conditions.parse(job.condition).evaluate(context):
         return f"if: {job.condition} is false"
     return None
+
+
+def _unapproved(job: Job, selection: Selection) -> str | None:
+    """A manual job nobody can approve is skipped up front, not failed mid-run."""
+    if not job.manual or not selection.unattended or job.name in selection.approved:
+        return None
+    return (
+        "when: manual, and nobody can approve it in this run (no terminal, or CI); "
+        f"--approve {job.name} runs it"
+    )
 
 
 def _topological(graph: Mapping[str, tuple[str, ...]], chosen: set[str]) -> list[str]:

@@ -13,6 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
+from runner.errors import PipelineInvalid
+from runner.format.load import load_pipeline_text
 from runner.format.yamlnodes import PipelineYamlLoader
 from runner.model.pipeline import (
     Baseline,
@@ -781,3 +783,33 @@ def test_delivery_problems_are_collected_with_the_rest(workspace: Path) -> None:
         "got 'soon'",
         "pipelines/ci.yml:5:33: jobs.d.needs[1]: unknown job 'x'",
     ]
+
+
+def test_when_and_a_deploy_of_an_image_on_the_host_network_are_read(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nenvironments: {it: {}}\njobs:\n"
+        "  up:\n    when: manual\n    deploy: {environment: it,"
+        " image: '${DOCKSTEP_UPSTREAM_IMAGE}', service: svc, network: host}\n"
+    )
+    job = load_pipeline_text(text, file="ci.yml", workspace=tmp_path).job("up")
+    assert job.manual
+    assert isinstance(job.action, Deploy)
+    assert (job.action.image, job.action.host_network, job.action.package) == (
+        "${DOCKSTEP_UPSTREAM_IMAGE}",
+        True,
+        "",
+    )
+
+
+def test_when_network_and_image_problems_are_reported_in_place(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nenvironments: {it: {}}\njobs:\n"
+        "  up:\n    when: manul\n    deploy: {environment: it, image: x, package: p,"
+        " service: svc, network: host, ports: ['8080:80']}\n"
+    )
+    with pytest.raises(PipelineInvalid) as raised:
+        load_pipeline_text(text, file="ci.yml", workspace=tmp_path)
+    messages = [p.message for p in raised.value.problems]
+    assert "expected one of manual, always, got 'manul' (did you mean 'manual'?)" in messages
+    assert "set one of package: (a package job) or image: (a reference)" in messages
+    assert "network: host publishes no ports" in messages

@@ -202,6 +202,8 @@ def test_release_builds_the_pipeline_event(services: Services) -> None:
     assert upstream_variables(released.event) == {
         "DOCKSTEP_UPSTREAM_PIPELINES": "api",
         "DOCKSTEP_UPSTREAM_STATUS": "api=passed",
+        "DOCKSTEP_UPSTREAM_IMAGES": API_IMAGE,
+        "DOCKSTEP_UPSTREAM_API_IMAGE": API_IMAGE,
     }
 
 
@@ -255,6 +257,23 @@ def test_an_image_release_passes_the_pushed_digest_on(make: Make) -> None:
         False,
         (f"no upstream pipeline pushed to {API_REPO}",),
     )
+
+
+def test_each_upstream_that_pushed_gets_its_own_image_variable() -> None:
+    web = "127.0.0.1:5000/web@sha256:" + "d" * 64
+    event = Event(
+        kind=EventKind.PIPELINE,
+        upstream=(
+            Upstream(pipeline="api", status=PipelineStatus.PASSED, images=(API_IMAGE,)),
+            Upstream(pipeline="web-ui.v2", status=PipelineStatus.PASSED, images=(web,)),
+            Upstream(pipeline="docs", status=PipelineStatus.SKIPPED),
+        ),
+    )
+    found = upstream_variables(event)
+    assert found["DOCKSTEP_UPSTREAM_API_IMAGE"] == API_IMAGE
+    assert found["DOCKSTEP_UPSTREAM_WEB_UI_V2_IMAGE"] == web
+    assert found["DOCKSTEP_UPSTREAM_IMAGES"] == f"{API_IMAGE} {web}"
+    assert "DOCKSTEP_UPSTREAM_DOCS_IMAGE" not in found
 
 
 def test_other_events_have_no_upstream_variables() -> None:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from runner.errors import UsageError
+from runner.format.load import load_pipeline_text
 from runner.plan.plan import Selection, plan
 from tests.unit.pipelines import pipeline
 
@@ -74,3 +77,23 @@ def test_a_true_condition_runs_the_job() -> None:
     context = (("branch", "main"), ("event", "push"))
     chosen = plan(pipeline(CONDITIONAL), Selection(context=context))
     assert all(p.skip_reason is None for p in chosen.jobs)
+
+
+# ---------------------------------------------------------------- when: manual
+
+
+def test_a_manual_job_nobody_can_approve_is_skipped_with_its_dependents(tmp_path: Path) -> None:
+    image = "busybox@sha256:" + "a" * 64
+    text = (
+        f"version: 1\ndefaults: {{image: '{image}'}}\njobs:\n"
+        "  release: {when: manual, steps: [x]}\n  after: {needs: [release], steps: [x]}\n"
+    )
+    loaded = load_pipeline_text(text, file="ci.yml", workspace=tmp_path)
+    unattended = {p.name: p.skip_reason for p in plan(loaded, Selection(unattended=True)).jobs}
+    assert unattended["release"] is not None
+    assert unattended["release"].startswith("when: manual, and nobody can approve it")
+    assert unattended["after"] == "needs release, which is skipped"
+    approved = plan(loaded, Selection(unattended=True, approved=("release",)))
+    assert [p.skip_reason for p in approved.jobs] == [None, None]
+    attended = plan(loaded, Selection())
+    assert attended.runnable()[0].job.manual
