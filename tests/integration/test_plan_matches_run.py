@@ -38,12 +38,13 @@ def planned_skips(result: Result) -> dict[str, str]:
         pytest.param((), id="defaults"),
         pytest.param(("--var", "DEPLOY=1"), id="var-deploy"),
         pytest.param(("--var", "MODE=release"), id="var-through-pipeline-env"),
-        pytest.param(("--event", "tag"), id="event"),
+        pytest.param(("--event", "tag", "--tag", "v1.0.0"), id="event"),
     ],
 )
 def test_plan_skips_exactly_what_run_skips(workspace: Workspace, options: tuple[str, ...]) -> None:
     path = workspace.pipeline(PIPELINE)
     workspace.commit()
+    workspace.git("tag", "v1.0.0")
     planned = planned_skips(workspace.dockstep("plan", path, *options))
     ran = workspace.run(path, *options)
     assert ran.code == 0, ran
@@ -58,8 +59,14 @@ def test_the_cases_above_differ(workspace: Workspace) -> None:
     """Each option above changes what runs, so the comparison means something."""
     path = workspace.pipeline(PIPELINE)
     workspace.commit()
+    workspace.git("tag", "v1.0.0")
     seen = [
         set(planned_skips(workspace.dockstep("plan", path, *options)))
-        for options in ((), ("--var", "DEPLOY=1"), ("--var", "MODE=release"), ("--event", "tag"))
+        for options in (
+            (),
+            ("--var", "DEPLOY=1"),
+            ("--var", "MODE=release"),
+            ("--event", "tag", "--tag", "v1.0.0"),
+        )
     ]
     assert seen == [{"deploy", "docs"}, {"docs"}, {"deploy"}, {"deploy"}]

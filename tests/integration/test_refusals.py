@@ -37,7 +37,7 @@ jobs:
         ),
         pytest.param(
             ("--approve", "test"),
-            "--approve test: not a deploy job of pipelines/ci.yml that waits for approval "
+            "--approve test: not a job of pipelines/ci.yml that waits for approval "
             "(jobs that do: deploy)",
             id="approve-not-a-gated-deploy",
         ),
