@@ -202,14 +202,22 @@ def execute(
 
 def cache_key(prepared: Prepared, job_name: str, engine: ContainerEngine) -> tuple[CacheKey, bool]:
     """The key a job's install has in this run, and whether the engine holds its layer."""
-    job = prepared.resolved.pipeline.job(job_name)
+    pipeline = prepared.resolved.pipeline
+    cells = [j.name for j in pipeline.jobs if j.cell and j.family == job_name]
+    if cells:
+        raise UsageError(f"{job_name!r} is a matrix job; name one of its cells: {', '.join(cells)}")
+    job = pipeline.job(job_name)
     action = job.action
     if not isinstance(action, Steps) or action.install is None:
         raise UsageError(f"job {job_name!r} has no install: nothing is cached for it")
     settings = prepared.settings
-    pinned = ImageResolver(engine, settings).pinned(action.image)
+    pinned = ImageResolver(engine, settings).pinned(action.image, job)
+    present = engine.image_id(pinned)  # its env is a layer of the install's variables
+    image = ResolvedImage(
+        id=present or "", pinned=pinned, env=engine.image_env(present) if present else ()
+    )
     installer = Installer(engine, settings, LayerCache(engine, prepared.state_dir))
-    key = installer.key(job, action, action.install, ResolvedImage(id="", pinned=pinned))
+    key = installer.key(job, action, action.install, image)
     return key, engine.image_id(key.layer_tag) is not None
 
 

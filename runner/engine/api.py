@@ -95,6 +95,9 @@ class ContainerEngine(Protocol):
     def image_id(self, reference: str) -> str | None:
         """The local image id for a reference, or None when it is not present."""
 
+    def image_env(self, image: str) -> Pairs:
+        """The env an image's config gives its containers (`PATH`, ...), as sorted pairs."""
+
     def pull(self, reference: str) -> str:
         """Pull an image and return its id; raise ImageUnavailable-ready RuntimeError text."""
 

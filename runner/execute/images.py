@@ -15,7 +15,7 @@ from runner.engine.labels import BUILD_CONTEXT
 from runner.errors import EngineError, ImageUnavailable
 from runner.execute import environment
 from runner.execute.settings import RunSettings
-from runner.model.pipeline import BuildSpec, ImageRef, PullPolicy, Steps
+from runner.model.pipeline import BuildSpec, ImageRef, Job, Pairs, PullPolicy, Steps
 from runner.paths import IGNORED
 
 BUILD_REPOSITORY = "dockstep-build"
@@ -49,6 +49,7 @@ def build_tag(spec: BuildSpec, content_hash: str) -> str:
 class ResolvedImage:
     id: str  # what the engine runs
     pinned: str  # the portable, content-addressed name: a digest reference or build tag
+    env: Pairs = ()  # the image's own env, from its config: the lowest layer of `${}`
 
 
 class ImageResolver:
@@ -61,21 +62,27 @@ class ImageResolver:
         self._resolved: dict[str, ResolvedImage] = {}
         self._guard = threading.Lock()
 
-    def resolve(self, job: str, steps: Steps, log: OutputSink) -> ResolvedImage:
-        """The image to run the job in."""
-        key = f"{steps.image}|{steps.pull.value}"
+    def resolve(self, job: Job, steps: Steps, log: OutputSink) -> ResolvedImage:
+        """The image to run the job in, with its own env."""
+        build = steps.image.build
+        key = self._build_request(build, job).tag if build else f"{steps.image}|{steps.pull}"
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._resolved:
-                self._resolved[key] = self._fetch(job, steps, log)
+                found = self._fetch(job, steps, log)
+                env = self._engine.image_env(found.id)
+                self._resolved[key] = ResolvedImage(id=found.id, pinned=found.pinned, env=env)
             return self._resolved[key]
 
-    def _fetch(self, job: str, steps: Steps, log: OutputSink) -> ResolvedImage:
+    def _fetch(self, job: Job, steps: Steps, log: OutputSink) -> ResolvedImage:
         image = steps.image
         if image.build is not None:
             return self._build(job, image.build, log)
-        reference = image.reference or ""
+        return self._pull(job.name, steps, log)
+
+    def _pull(self, job: str, steps: Steps, log: OutputSink) -> ResolvedImage:
+        reference = steps.image.reference or ""
         local_id = reference.startswith("sha256:")  # ids are never pulled, whatever the policy
         always = steps.pull is PullPolicy.ALWAYS and not local_id
         present = None if always else self._engine.image_id(reference)
@@ -96,15 +103,16 @@ class ImageResolver:
         except EngineError as error:
             raise ImageUnavailable(job, reference, f"pull failed: {error}") from error
 
-    def pinned(self, image: ImageRef) -> str:
+    def pinned(self, image: ImageRef, job: Job | None = None) -> str:
         """The portable image name, worked out without the engine."""
         if image.build is None:
             return image.reference or ""
-        return self._build_request(image.build).tag
+        return self._build_request(image.build, job).tag
 
-    def _build_request(self, spec: BuildSpec) -> BuildRequest:
+    def _build_request(self, spec: BuildSpec, job: Job | None) -> BuildRequest:
+        """`job`: a matrix cell's values reach its build args."""
         context = (self._settings.workspace / spec.context).resolve()
-        args = dict(environment.build_args(self._settings, spec.args))
+        args = dict(environment.build_args(self._settings, spec.args, job))
         return BuildRequest(
             context=str(context),
             dockerfile=spec.dockerfile,
@@ -114,8 +122,8 @@ class ImageResolver:
             labels=((BUILD_CONTEXT, spec.context),),
         )
 
-    def _build(self, job: str, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
-        request = self._build_request(spec)
+    def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
+        request = self._build_request(spec, job)
         tag = request.tag
         present = self._engine.image_id(tag)
         if present:
@@ -124,4 +132,4 @@ class ImageResolver:
         try:
             return ResolvedImage(id=self._engine.build(request, log), pinned=tag)
         except EngineError as error:
-            raise ImageUnavailable(job, f"build:{spec.context}", str(error)) from error
+            raise ImageUnavailable(job.name, f"build:{spec.context}", str(error)) from error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from runner.cache import keys
 from runner.cache.keys import CacheKey
 from runner.cache.layers import CacheOutcome, LayerCache
@@ -91,7 +93,7 @@ class Installer:
         code = self._engine.exec(
             slot.container,
             containers.shell(install.run),
-            env=environment.install_env(self._settings, job, install),
+            env=environment.install_env(self._with(image), job, install),
             workdir=steps.workdir,
             user=ROOT,
             output=log.write,
@@ -121,10 +123,14 @@ class Installer:
             # a floating tag (--allow-unpinned) can move: key by what it points at now
             image=image.pinned if steps.image.pinned else image.id,
             install=install,
-            env=environment.install_declared(self._settings, job, install),
+            env=environment.install_declared(self._with(image), job, install),
             workdir=steps.workdir,
             workspace=self._settings.workspace,
         )
+
+    def _with(self, image: ResolvedImage) -> RunSettings:
+        """The settings as the job sees them: with its image's own env."""
+        return replace(self._settings, image_env=image.env)
 
     def volumes(self, job: Job, steps: Steps, image: ResolvedImage) -> tuple[Mount, ...]:
         """The job's download-cache volumes, created (and made writable) when new."""
