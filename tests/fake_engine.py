@@ -45,6 +45,7 @@ class FakeEngine:
     push_errors: list[str] = field(default_factory=list)  # raised by the next pushes, in order
     image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     image_envs: dict[str, Pairs] = field(default_factory=dict)  # image id -> its config's env
+    own_sizes: dict[str, int] = field(default_factory=dict)  # image id -> bytes of its own
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -223,6 +224,9 @@ class FakeEngine:
         created = name not in self.volumes
         self.volumes.setdefault(name, labels)
         return created
+
+    def image_sizes(self) -> dict[str, int]:
+        return {image: self.own_sizes.get(image, 0) for image in self.present.values()}
 
     def volume_sizes(self) -> dict[str, int]:
         return dict.fromkeys(self.volumes, 0)

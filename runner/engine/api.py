@@ -174,5 +174,8 @@ class ContainerEngine(Protocol):
     def ensure_volume(self, name: str, labels: Pairs) -> bool:
         """Create a named volume unless it exists; True when it was created now."""
 
+    def image_sizes(self) -> dict[str, int]:
+        """Bytes each image holds that no other image shares (its own layers), by id."""
+
     def volume_sizes(self) -> dict[str, int]:
         """Bytes used by each volume, by name (as far as the engine knows)."""

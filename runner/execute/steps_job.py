@@ -7,7 +7,7 @@ from dataclasses import replace
 from runner.engine.api import ContainerEngine, Mount
 from runner.execute import artifacts, containers, environment
 from runner.execute.images import ImageResolver
-from runner.execute.install import Installer
+from runner.execute.install import Installer, InstallFailed
 from runner.execute.kinds import JobContext, Outcome
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
@@ -43,13 +43,21 @@ class StepsJob:
         _announce(action, context)
         volumes = self._installer.volumes(job, action, resolved)
         handed = _handed_over(context)  # not for the install: not in its key
-        cached = (
-            self._installer.install(
-                job, action, action.install, resolved, volumes=volumes, slot=slot, log=log
+        try:
+            cached = (
+                self._installer.install(
+                    job, action, action.install, resolved, volumes=volumes, slot=slot, log=log
+                )
+                if action.install
+                else None
             )
-            if action.install
-            else None
-        )
+        except InstallFailed as error:
+            if error.code is None:  # stopped, not failed: the job runner says why
+                raise
+            log.line(f"error: {error}")
+            return Outcome(
+                status=Status.FAILED, exit_code=error.code, reason=str(error), image=resolved.id
+            )
         image = cached.image if cached else resolved.id
         cache = cached.result() if cached else None
         single = single_shot(action)

@@ -217,3 +217,11 @@ def test_image_env_is_the_configs_env_as_sorted_pairs(
 def test_image_env_of_a_missing_image_raises_an_engine_error(engine: ContainerEngine) -> None:
     with pytest.raises(EngineError):
         engine.image_env("sha256:" + "0" * 64)
+
+
+def test_an_image_that_adds_no_files_has_no_bytes_of_its_own(
+    engine: ContainerEngine, env_image: str, tiny_image: str
+) -> None:
+    sizes = engine.image_sizes()
+    assert sizes[env_image] == 0  # ENV only: every layer is its base's
+    assert tiny_image in sizes

@@ -423,6 +423,13 @@ class DockerEngine:
         _call(f"creating volume {name}", lambda: self.api.create_volume(name, labels=dict(labels)))
         return True
 
+    def image_sizes(self) -> dict[str, int]:
+        usage = _call("reading disk usage", self.api.df)
+        return {
+            str(i["Id"]): max(0, int(i.get("Size") or 0) - max(0, int(i.get("SharedSize") or 0)))
+            for i in usage.get("Images") or ()
+        }
+
     def volume_sizes(self) -> dict[str, int]:
         usage = _call("reading disk usage", self.api.df)
         return {
