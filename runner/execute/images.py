@@ -15,6 +15,7 @@ from runner.engine.labels import BUILD_CONTEXT
 from runner.errors import EngineError, ImageUnavailable
 from runner.execute import environment
 from runner.execute.settings import RunSettings
+from runner.expr.dockerfile import base_images
 from runner.model.pipeline import BuildSpec, ImageRef, Job, Pairs, PullPolicy, Steps
 from runner.paths import IGNORED
 
@@ -22,8 +23,11 @@ BUILD_REPOSITORY = "dockstep-build"
 HASH_LENGTH = 20
 
 
-def context_hash(context: Path, spec: BuildSpec, args: Mapping[str, str]) -> str:
-    """A digest of everything that decides the built image: files, modes, args, target."""
+def context_hash(
+    context: Path, spec: BuildSpec, args: Mapping[str, str], bases: Mapping[str, str] | None = None
+) -> str:
+    """A digest of everything that decides the built image: files, modes, args, target,
+    and the image id each floating `FROM` names now (`bases`)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in context.rglob("*") if p.is_file() and not _ours(context, p)):
         relative = path.relative_to(context).as_posix()
@@ -32,6 +36,8 @@ def context_hash(context: Path, spec: BuildSpec, args: Mapping[str, str]) -> str
     digest.update(f"dockerfile={spec.dockerfile}\0target={spec.target or ''}\0".encode())
     for key in sorted(args):
         digest.update(f"arg:{key}={args[key]}\0".encode())
+    for reference, image in sorted((bases or {}).items()):
+        digest.update(f"from:{reference}={image}\0".encode())
     return digest.hexdigest()[:HASH_LENGTH]
 
 
@@ -104,7 +110,7 @@ class ImageResolver:
             raise ImageUnavailable(job, reference, f"pull failed: {error}") from error
 
     def pinned(self, image: ImageRef, job: Job | None = None) -> str:
-        """The portable image name, worked out without the engine."""
+        """The portable image name; a build's asks the engine what its floating FROMs name."""
         if image.build is None:
             return image.reference or ""
         return self._build_request(image.build, job).tag
@@ -113,14 +119,30 @@ class ImageResolver:
         """`job`: a matrix cell's values reach its build args."""
         context = (self._settings.workspace / spec.context).resolve()
         args = dict(environment.build_args(self._settings, spec.args, job))
+        bases = self._floating_bases(context / spec.dockerfile, args)
         return BuildRequest(
             context=str(context),
             dockerfile=spec.dockerfile,
-            tag=build_tag(spec, context_hash(context, spec, args)),
+            tag=build_tag(spec, context_hash(context, spec, args, bases)),
             args=tuple(sorted(args.items())),
             target=spec.target,
             labels=((BUILD_CONTEXT, spec.context),),
         )
+
+    def _floating_bases(self, dockerfile: Path, args: Mapping[str, str]) -> dict[str, str]:
+        """Each `FROM` not pinned by digest, with the image id it names on this engine now:
+        a base rebuilt under the same tag makes a new content tag, so a new build."""
+        try:
+            text = dockerfile.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return {}  # the build reports it
+        return {
+            base.reference: self._engine.image_id(base.reference) or "absent"
+            for base in base_images(text, args)
+            if base.reference
+            and "@sha256:" not in base.reference
+            and not base.reference.startswith("sha256:")
+        }
 
     def _build(self, job: Job, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
         request = self._build_request(spec, job)
