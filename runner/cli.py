@@ -172,6 +172,12 @@ def graph(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the results as JSON to this file.",
 )
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the results as JUnit XML to this file (a test case per job and per step).",
+)
 @VARIABLES
 @EVENT
 @click.option(
@@ -196,6 +202,7 @@ def run(
     workers: int | None,
     keep_going: bool,
     report_file: Path | None,
+    junit_file: Path | None,
     variables: tuple[str, ...],
     event: str,
     ca_bundle: str | None,
@@ -215,6 +222,7 @@ def run(
         workers=workers or max(4, os.cpu_count() or 1),
         keep_going=keep_going,
         report_file=report_file,
+        junit_file=junit_file,
         allow_unpinned=allow_unpinned,
         variables=_variables(variables),
         event=event,

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import git, paths, report
+from runner import git, junit, paths, report
 from runner.cache.keys import CacheKey
 from runner.cache.layers import LayerCache
 from runner.cancel import CancelToken
@@ -61,6 +61,7 @@ class RunRequest:
     workers: int = 4
     keep_going: bool = False
     report_file: Path | None = None
+    junit_file: Path | None = None  # --junit: the results as JUnit XML too
     allow_unpinned: bool = False
     variables: Pairs = ()
     event: str = "push"
@@ -298,8 +299,9 @@ def condition_context(values: Mapping[str, str], variables: Mapping[str, str]) -
 def _check_before_docker(resolved: Resolved, settings: RunSettings) -> None:
     """Mistakes that would otherwise surface only mid-run."""
     request, pipeline = resolved.request, resolved.pipeline
-    if request.report_file is not None and not request.report_file.resolve().parent.is_dir():
-        raise UsageError(f"--report {request.report_file}: its directory does not exist")
+    for option, path in (("--report", request.report_file), ("--junit", request.junit_file)):
+        if path is not None and not path.resolve().parent.is_dir():
+            raise UsageError(f"{option} {path}: its directory does not exist")
     environments = {e.name: e for e in pipeline.environments}
     environment.check(settings, (p.job for p in resolved.plan.runnable()), environments)
     gated = {
@@ -397,6 +399,11 @@ def _run_network(
                 console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
 
 
+def junit_tail(result: JobResult) -> str:
+    """What a JUnit failure shows: the end of the job's log (saved masked)."""
+    return junit.log_tail(result.log_file) if result.status.blocks else ""
+
+
 def _all_cancelled(chosen: Plan) -> list[JobResult]:
     return [
         JobResult(
@@ -427,6 +434,11 @@ def _finish(
     for path in (prepared.run_dir / "report.json", resolved.request.report_file):
         if path is not None:
             path.write_text(document + "\n")
+    if resolved.request.junit_file is not None:
+        xml = junit.to_xml(
+            results, pipeline=resolved.pipeline.name, tail=junit_tail, mask=console.mask
+        )
+        resolved.request.junit_file.write_text(xml, encoding="utf-8")
     shutil.rmtree(prepared.approvals, ignore_errors=True)  # nothing waits any more
     console.note(f"pipeline {report.verdict(results, interrupted=interrupted)} (run {run_id})")
     if prepared.keep:
