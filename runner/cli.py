@@ -259,6 +259,12 @@ def graph(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the results as JSON to this file.",
 )
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the results as JUnit XML to this file (a test case per job and per step).",
+)
 @VARIABLES
 @event_options
 @click.option("--force", is_flag=True, help="Run it even if the event does not trigger it.")
@@ -285,6 +291,7 @@ def run(
     workers: int | None,
     keep_going: bool,
     report_file: Path | None,
+    junit_file: Path | None,
     variables: tuple[str, ...],
     force: bool,
     ca_bundle: str | None,
@@ -307,6 +314,7 @@ def run(
         workers=workers or max(4, os.cpu_count() or 1),
         keep_going=keep_going,
         report_file=report_file,
+        junit_file=junit_file,
         allow_unpinned=allow_unpinned,
         variables=_variables(variables),
         force=force,

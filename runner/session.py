@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import git, paths, report
+from runner import git, junit, paths, report
 from runner.cache.keys import CacheKey
 from runner.cache.layers import LayerCache
 from runner.cancel import CancelToken
@@ -65,6 +65,7 @@ class RunRequest:
     workers: int = 4
     keep_going: bool = False
     report_file: Path | None = None
+    junit_file: Path | None = None  # --junit: the results as JUnit XML too
     allow_unpinned: bool = False
     variables: Pairs = ()
     # what started the run; None: nothing said (`if:` sees push, and `on:` is not consulted)
@@ -244,14 +245,22 @@ def execute(
 
 def cache_key(prepared: Prepared, job_name: str, engine: ContainerEngine) -> tuple[CacheKey, bool]:
     """The key a job's install has in this run, and whether the engine holds its layer."""
-    job = prepared.resolved.pipeline.job(job_name)
+    pipeline = prepared.resolved.pipeline
+    cells = [j.name for j in pipeline.jobs if j.cell and j.family == job_name]
+    if cells:
+        raise UsageError(f"{job_name!r} is a matrix job; name one of its cells: {', '.join(cells)}")
+    job = pipeline.job(job_name)
     action = job.action
     if not isinstance(action, Steps) or action.install is None:
         raise UsageError(f"job {job_name!r} has no install: nothing is cached for it")
     settings = prepared.settings
-    pinned = ImageResolver(engine, settings).pinned(action.image)
+    pinned = ImageResolver(engine, settings).pinned(action.image, job)
+    present = engine.image_id(pinned)  # its env is a layer of the install's variables
+    image = ResolvedImage(
+        id=present or "", pinned=pinned, env=engine.image_env(present) if present else ()
+    )
     installer = Installer(engine, settings, LayerCache(engine, prepared.state_dir))
-    key = installer.key(job, action, action.install, ResolvedImage(id="", pinned=pinned))
+    key = installer.key(job, action, action.install, image)
     return key, engine.image_id(key.layer_tag) is not None
 
 
@@ -351,8 +360,9 @@ def condition_context(values: Mapping[str, str], variables: Mapping[str, str]) -
 def _check_before_docker(resolved: Resolved, settings: RunSettings) -> None:
     """Mistakes that would otherwise surface only mid-run."""
     request, pipeline = resolved.request, resolved.pipeline
-    if request.report_file is not None and not request.report_file.resolve().parent.is_dir():
-        raise UsageError(f"--report {request.report_file}: its directory does not exist")
+    for option, path in (("--report", request.report_file), ("--junit", request.junit_file)):
+        if path is not None and not path.resolve().parent.is_dir():
+            raise UsageError(f"{option} {path}: its directory does not exist")
     environments = {e.name: e for e in pipeline.environments}
     environment.check(settings, (p.job for p in resolved.plan.runnable()), environments)
     gated = set(gated_jobs(pipeline, (job.name for job in pipeline.jobs)))
@@ -455,6 +465,11 @@ def _run_network(
                 console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
 
 
+def junit_tail(result: JobResult) -> str:
+    """What a JUnit failure shows: the end of the job's log (saved masked)."""
+    return junit.log_tail(result.log_file) if result.status.blocks else ""
+
+
 def _all_cancelled(chosen: Plan) -> list[JobResult]:
     return [
         JobResult(
@@ -507,6 +522,11 @@ def _finish(
     for path in (prepared.run_dir / "report.json", resolved.request.report_file):
         if path is not None:
             path.write_text(document + "\n")
+    if resolved.request.junit_file is not None:
+        xml = junit.to_xml(
+            results, pipeline=resolved.pipeline.name, tail=junit_tail, mask=console.mask
+        )
+        resolved.request.junit_file.write_text(xml, encoding="utf-8")
     shutil.rmtree(prepared.approvals, ignore_errors=True)  # nothing waits any more
     verdict = report.verdict(results, interrupted=interrupted)
     console.note(f"pipeline {verdict} (run {run_id})" if summary else f"{verdict} (run {run_id})")

@@ -44,6 +44,8 @@ class FakeEngine:
     volumes: dict[str, Pairs] = field(default_factory=dict)
     push_errors: list[str] = field(default_factory=list)  # raised by the next pushes, in order
     image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    image_envs: dict[str, Pairs] = field(default_factory=dict)  # image id -> its config's env
+    own_sizes: dict[str, int] = field(default_factory=dict)  # image id -> bytes of its own
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -55,6 +57,11 @@ class FakeEngine:
 
     def image_id(self, reference: str) -> str | None:
         return self.present.get(reference)
+
+    def image_env(self, image: str) -> Pairs:
+        if image not in self.present.values():
+            raise EngineError(f"no such image: {image}")
+        return self.image_envs.get(image, ())
 
     def pull(self, reference: str) -> str:
         self._record("pull", reference)
@@ -217,6 +224,9 @@ class FakeEngine:
         created = name not in self.volumes
         self.volumes.setdefault(name, labels)
         return created
+
+    def image_sizes(self) -> dict[str, int]:
+        return {image: self.own_sizes.get(image, 0) for image in self.present.values()}
 
     def volume_sizes(self) -> dict[str, int]:
         return dict.fromkeys(self.volumes, 0)

@@ -39,6 +39,9 @@ class CacheEntry:
 
 
 def entries(engine: ContainerEngine, usage: Usage) -> list[CacheEntry]:
+    """Every cache layer and volume; a layer's size is its own, not its base image's too."""
+    layers = engine.images(f"{CACHE_KIND}=layer")
+    own = engine.image_sizes() if layers else {}
     found = [
         CacheEntry(
             kind="layer",
@@ -46,11 +49,11 @@ def entries(engine: ContainerEngine, usage: Usage) -> list[CacheEntry]:
             tags=i.tags,
             key=i.labels.get(CACHE_KEY, "?"),
             job=i.labels.get(CACHE_JOB, "?"),
-            size=i.size,
+            size=own.get(i.id, i.size),
             created=i.created,
             last_used=usage.last_used(i.labels.get(CACHE_KEY, "")),
         )
-        for i in engine.images(f"{CACHE_KIND}=layer")
+        for i in layers
     ]
     volumes = [r for r in engine.labelled(f"{CACHE_KIND}=volume") if r.kind == "volume"]
     sizes = engine.volume_sizes() if volumes else {}

@@ -95,6 +95,9 @@ class ContainerEngine(Protocol):
     def image_id(self, reference: str) -> str | None:
         """The local image id for a reference, or None when it is not present."""
 
+    def image_env(self, image: str) -> Pairs:
+        """The env an image's config gives its containers (`PATH`, ...), as sorted pairs."""
+
     def pull(self, reference: str) -> str:
         """Pull an image and return its id; raise ImageUnavailable-ready RuntimeError text."""
 
@@ -170,6 +173,9 @@ class ContainerEngine(Protocol):
 
     def ensure_volume(self, name: str, labels: Pairs) -> bool:
         """Create a named volume unless it exists; True when it was created now."""
+
+    def image_sizes(self) -> dict[str, int]:
+        """Bytes each image holds that no other image shares (its own layers), by id."""
 
     def volume_sizes(self) -> dict[str, int]:
         """Bytes used by each volume, by name (as far as the engine knows)."""

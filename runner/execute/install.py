@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from runner.cache import keys
 from runner.cache.keys import CacheKey
 from runner.cache.layers import CacheOutcome, LayerCache
@@ -21,8 +23,9 @@ ROOT = "0:0"  # installs write system paths (/opt, /usr/local): they run as root
 
 
 class InstallFailed(DockstepError):
-    def __init__(self, job: str, what: str) -> None:
+    def __init__(self, job: str, what: str, *, code: int | None = None) -> None:
         super().__init__(f"job {job!r}: install {what}; no cache layer was stored")
+        self.code = code  # the install command's exit code, when it ran and failed
 
 
 class Installer:
@@ -30,6 +33,7 @@ class Installer:
         self._engine = engine
         self._settings = settings
         self._layers = layers
+        self._stored: set[str] = set()  # the keys this run installed
 
     def cancel(self) -> None:
         """End waits for another run's install of the same layer."""
@@ -63,12 +67,14 @@ class Installer:
                 raise InstallFailed(job.name, "was stopped while another run installed it")
             found = self._layers.lookup(key, None)  # a parallel run may have just stored it
             if found:
-                log.line(f"cache {found.status.value}: {key.short}; another run installed it")
+                who = "another job" if key.value in self._stored else "another run"
+                log.line(f"cache {found.status.value}: {key.short}; {who} installed it")
                 return found
             log.line(f"cache miss: {key.short}; installing")
             layer = self._install_and_commit(
                 job, steps, install, image, volumes=volumes, key=key, slot=slot, log=log
             )
+            self._stored.add(key.value)
         status = CacheStatus.MISS if self._layers.enabled else CacheStatus.FORCED
         return CacheOutcome(status=status, key=key, image=layer)
 
@@ -91,7 +97,7 @@ class Installer:
         code = self._engine.exec(
             slot.container,
             containers.shell(install.run),
-            env=environment.install_env(self._settings, job, install),
+            env=environment.install_env(self._with(image), job, install),
             workdir=steps.workdir,
             user=ROOT,
             output=log.write,
@@ -103,6 +109,7 @@ class Installer:
             raise InstallFailed(
                 job.name,
                 f"exited {code} (it runs with the workspace read-only: it must write outside it)",
+                code=code,
             )
         layer, warning = self._layers.store(
             key,
@@ -121,10 +128,14 @@ class Installer:
             # a floating tag (--allow-unpinned) can move: key by what it points at now
             image=image.pinned if steps.image.pinned else image.id,
             install=install,
-            env=environment.install_declared(self._settings, job, install),
+            env=environment.install_declared(self._with(image), job, install),
             workdir=steps.workdir,
             workspace=self._settings.workspace,
         )
+
+    def _with(self, image: ResolvedImage) -> RunSettings:
+        """The settings as the job sees them: with its image's own env."""
+        return replace(self._settings, image_env=image.env)
 
     def volumes(self, job: Job, steps: Steps, image: ResolvedImage) -> tuple[Mount, ...]:
         """The job's download-cache volumes, created (and made writable) when new."""

@@ -81,11 +81,19 @@ class Scheduler:
                     self._fail_fast(run, result)
 
     def _fail_fast(self, run: _Run, failed: JobResult) -> None:
+        """Cancel what has not started and what runs in later stages; a failed matrix cell
+        also stops its sibling cells, unless its job says `fail_fast: false`."""
         run.skip_dependents(failed)
-        run.cancel_pending(f"cancelled: {failed.name} {failed.status.value}")
+        cell = run.planned[failed.name].job.cell
+        siblings = {
+            n for n, p in run.planned.items() if cell and p.job.cell and p.job.family == cell.family
+        }
+        spared = set() if cell is None or cell.fail_fast else siblings
+        run.cancel_pending(f"cancelled: {failed.name} {failed.status.value}", spare=spared)
         limit = run.stage_index(failed.stage)
         for name in run.running_names():
-            if run.stage_index(run.planned[name].job.stage) > limit:
+            later = run.stage_index(run.planned[name].job.stage) > limit
+            if later or (name in siblings and name not in spared):
                 run.why_cancelled[name] = f"cancelled: {failed.name} {failed.status.value}"
                 self._executor.cancel(name)
 
@@ -149,9 +157,10 @@ class _Run:
             self.record(self.planned[name], Status.CANCELLED, reason)
         self.running.clear()
 
-    def cancel_pending(self, reason: str) -> None:
+    def cancel_pending(self, reason: str, *, spare: set[str] | None = None) -> None:
         for planned in list(self.pending):
-            self.record(planned, Status.CANCELLED, reason)
+            if planned.name not in (spare or ()):
+                self.record(planned, Status.CANCELLED, reason)
 
     def record(self, planned: PlannedJob, status: Status, reason: str) -> None:
         if planned in self.pending:

@@ -20,3 +20,4 @@ class RunSettings:
     pipeline_env: Pairs = ()
     user: str | None = None  # uid:gid, or None to keep the image's user
     ca_bundle: Path | None = None
+    image_env: Pairs = ()  # a job's copy only: its image's own env, what `${}` sees lowest

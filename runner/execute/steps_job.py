@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from runner.engine.api import ContainerEngine, Mount
-from runner.execute import artifacts, containers
+from runner.execute import artifacts, containers, environment
 from runner.execute.images import ImageResolver
-from runner.execute.install import Installer
+from runner.execute.install import Installer, InstallFailed
 from runner.execute.kinds import JobContext, Outcome
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
@@ -24,37 +26,48 @@ class StepsJob:
         settings: RunSettings,
         clock: Clock,
     ) -> None:
+        self._engine = engine
         self._images = images
         self._installer = installer
         self._settings = settings
-        self._steps = StepRunner(engine, settings, clock=clock)
+        self._clock = clock
 
     def cancel(self) -> None:
         self._installer.cancel()
 
     def run(self, job: Job, action: Steps, context: JobContext) -> Outcome:
         log, slot = context.log, context.slot
-        resolved = self._images.resolve(job.name, action, log.write)
+        resolved = self._images.resolve(job, action, log.write)
+        settings = replace(self._settings, image_env=resolved.env)  # this job's: its image's env
+        environment.check_image(settings, job, str(action.image))
         _announce(action, context)
         volumes = self._installer.volumes(job, action, resolved)
         handed = _handed_over(context)  # not for the install: not in its key
-        cached = (
-            self._installer.install(
-                job, action, action.install, resolved, volumes=volumes, slot=slot, log=log
+        try:
+            cached = (
+                self._installer.install(
+                    job, action, action.install, resolved, volumes=volumes, slot=slot, log=log
+                )
+                if action.install
+                else None
             )
-            if action.install
-            else None
-        )
+        except InstallFailed as error:
+            if error.code is None:  # stopped, not failed: the job runner says why
+                raise
+            log.line(f"error: {error}")
+            return Outcome(
+                status=Status.FAILED, exit_code=error.code, reason=str(error), image=resolved.id
+            )
         image = cached.image if cached else resolved.id
         cache = cached.result() if cached else None
         single = single_shot(action)
         spec = containers.job_spec(
-            self._settings, job, action, image, main_step=single, volumes=volumes + handed
+            settings, job, action, image, main_step=single, volumes=volumes + handed
         )
         if not slot.create(spec) or (not single and not slot.start()):
             stopped = slot.stopped_because or Status.CANCELLED
             return Outcome(status=stopped, image=image, cache=cache)
-        steps = self._steps.run_all(job, action, context)
+        steps = StepRunner(self._engine, settings, clock=self._clock).run_all(job, action, context)
         status, code, reason = _outcome(action, slot, steps)
         return Outcome(
             status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 import yaml
 
 from runner.expr import conditions
+from runner.expr.dockerfile import base_images
 from runner.format.yamlnodes import (
     INT,
     STR,
@@ -235,7 +236,35 @@ def _build(doc: Doc, node: yaml.Node, path: str) -> BuildSpec | None:
     )
     if context is None or not check_build_files(doc, fields, "build", spec.context, dockerfile):
         return None
-    return spec
+    return spec if _check_bases(doc, fields, spec) else None
+
+
+def _check_bases(doc: Doc, fields: Fields, spec: BuildSpec) -> bool:
+    """A `FROM` naming a floating tag is refused like a floating `image:` (a warning with
+    allow_unpinned). Build args holding `${}` are known only at run time: a `FROM` that
+    needs one is not checked here."""
+    path = (doc.workspace / spec.context / spec.dockerfile).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True  # the build itself reports it
+    known = {name: value for name, value in spec.args if "$" not in value}
+    node, where = fields.nodes["build"], sub(fields.path, "build")
+    floating = [
+        b for b in base_images(text, known) if b.reference and not _PINNED.fullmatch(b.reference)
+    ]
+    for base in floating:
+        at = f"{posixpath.join(spec.context, spec.dockerfile)}:{base.line}"
+        pin = f"pin it as {base.reference}@sha256:<digest>"
+        if doc.allow_unpinned:
+            doc.warn(
+                node,
+                where,
+                f"{at}: FROM {base.reference} is a floating tag, so builds may differ; {pin}",
+            )
+        else:
+            doc.add(node, where, f"{at}: FROM {base.reference} is a floating tag; {pin}")
+    return doc.allow_unpinned or not floating
 
 
 def check_build_files(

@@ -8,6 +8,7 @@ are read by `runner.format.cache`; its `artifacts:`, and the `package:`, `deploy
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from runner.format.fields import (
     read_retry,
     read_workdir,
 )
+from runner.format.matrix import MatrixCell, cell_name, read_matrix
 from runner.format.yamlnodes import (
     STR,
     Doc,
@@ -39,12 +41,14 @@ from runner.format.yamlnodes import (
     read_items,
     read_string_list,
     read_text,
+    sub,
     wrong,
 )
 from runner.model.pipeline import (
     DEFAULT_WORKDIR,
     Action,
     CacheSpec,
+    Cell,
     ImageRef,
     Job,
     PullPolicy,
@@ -60,7 +64,7 @@ JOB_KEYS = frozenset(
     {
         "stage", "needs", "image", "env", "timeout", "allow_failure", "if", "steps",
         "resources", "privileged", "docker_socket", "workdir", "pull", "install", "cache",
-        "artifacts", "package", "deploy", "verify", "when",
+        "artifacts", "package", "deploy", "verify", "when", "matrix", "fail_fast",
     }
 )  # fmt: skip
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
@@ -109,9 +113,11 @@ class _Need(NamedTuple):
 
 
 class _Read(NamedTuple):
-    job: Job
+    job: Job  # as written; a matrix job stands for its cells until they are expanded
     needs: tuple[_Need, ...]
     delivery: KindFields
+    cells: tuple[Job, ...] = ()  # a matrix job's cells
+    matrix: yaml.Node | None = None
 
 
 def read_jobs(
@@ -136,7 +142,23 @@ def read_jobs(
     jobs = [read for read in built if read is not None]
     _check_needs(doc, set(entries), [(read.job, read.needs) for read in jobs], stages)
     check_references(doc, set(entries), [(read.job, read.delivery) for read in jobs])
-    return tuple(read.job for read in jobs)
+    return _expanded(doc, jobs)
+
+
+def _expanded(doc: Doc, jobs: list[_Read]) -> tuple[Job, ...]:
+    """Matrix jobs replaced by their cells; `needs: [test]` means every cell of `test`."""
+    names_of = {read.job.name: [c.name for c in read.cells] or [read.job.name] for read in jobs}
+    taken = {read.job.name for read in jobs if not read.cells}
+    expanded: list[Job] = []
+    for read in jobs:
+        for job in read.cells or (read.job,):
+            needs = job.needs and tuple(n for need in job.needs for n in names_of.get(need, [need]))
+            expanded.append(dataclasses.replace(job, needs=needs))
+            if read.cells and read.matrix is not None and job.name in taken:
+                message = f"the cell {job.name!r} has the name of another job or cell"
+                doc.add(read.matrix, f"jobs.{read.job.name}.matrix", message)
+            taken.add(job.name)
+    return tuple(expanded)
 
 
 def _job(
@@ -156,6 +178,7 @@ def _job(
         return None
     delivery = read_delivery(doc, fields, entry.value, environments)
     needs = fields.get("needs", _needs)
+    cells: tuple[MatrixCell, ...] = fields.get("matrix", read_matrix) or ()
     job = Job(
         name=name,
         stage=fields.get("stage", lambda d, n, p: _stage(d, n, p, stages), _first_stage(stages)),
@@ -169,7 +192,28 @@ def _job(
         manual=fields.get("when", _when, False),
         position=doc.position(entry.key),
     )
-    return _Read(job, needs or (), delivery)
+    fail_fast = _fail_fast(doc, fields, job)
+    made = tuple(_cell(job, cell, fail_fast) for cell in cells)
+    return _Read(job, needs or (), delivery, made, fields.nodes.get("matrix"))
+
+
+def _fail_fast(doc: Doc, fields: Fields, job: Job) -> bool:
+    """`fail_fast:` goes with `matrix:`, which only jobs that run steps have."""
+    matrix = fields.nodes.get("matrix")
+    if matrix is not None and not isinstance(job.action, Steps):
+        doc.add(matrix, sub(fields.path, "matrix"), f"a {job.kind} job has no matrix")
+    if "fail_fast" in fields and matrix is None:
+        message = "fail_fast is for matrix jobs: it says whether a failing cell stops the others"
+        doc.add(fields.nodes["fail_fast"], sub(fields.path, "fail_fast"), message)
+    return fields.get("fail_fast", read_bool, True)
+
+
+def _cell(job: Job, cell: MatrixCell, fail_fast: bool) -> Job:
+    return dataclasses.replace(
+        job,
+        name=cell_name(job.name, cell.named),
+        cell=Cell(family=job.name, values=cell.values, fail_fast=fail_fast),
+    )
 
 
 def _action(

@@ -21,7 +21,7 @@ import yaml
 from runner.errors import Problem
 from runner.expr import interpolate
 from runner.model.pipeline import Pairs, Position, pairs
-from runner.names import VARIABLE_NAME, suggest
+from runner.names import VARIABLE_NAME, suggest_key
 
 TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL, MERGE = (
@@ -247,7 +247,7 @@ def read_fields(
         if forbidden and name in forbidden:
             doc.add(entry.key, path, forbidden[name])
         elif name not in allowed:
-            doc.add(entry.key, path, f"unknown key {name!r}{suggest(name, allowed)}")
+            doc.add(entry.key, path, f"unknown key {name!r}{suggest_key(name, allowed)}")
     for name in sorted(set(required) - set(entries)):
         doc.add(node, path, f"missing key {name!r}")
     return Fields(doc, {k: e.value for k, e in entries.items() if k in allowed}, path)

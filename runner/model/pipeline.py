@@ -216,6 +216,20 @@ Action = Steps | Package | Deploy | Verify  # what a job does: its kind
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Cell:
+    """A job's place in its `matrix:`: each cell of a matrix job is a job of its own."""
+
+    family: str  # the job's name as written: what `needs:` and `--job` name for every cell
+    values: tuple[tuple[str, str], ...]  # variable -> value, in the order of the axes
+    fail_fast: bool = True  # a failing cell cancels its siblings
+
+    @property
+    def label(self) -> str:
+        """How people read the cell: `test [PY=3.12, OS=debian]`."""
+        return f"{self.family} [{', '.join(f'{k}={v}' for k, v in self.values)}]"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """A job with the pipeline's defaults already applied."""
 
@@ -229,7 +243,13 @@ class Job:
     condition: str | None = None  # the `if:` expression, checked by conditions.parse
     artifacts: tuple[str, ...] = ()  # workspace paths archived after the job, for its needers
     manual: bool = False  # `when: manual`: waits for `dockstep approve RUN JOB` before it starts
+    cell: Cell | None = None  # set on each job a `matrix:` expanded into
     position: Position | None = None
+
+    @property
+    def family(self) -> str:
+        """The name as written in the file: a matrix cell's job, else the job's own name."""
+        return self.cell.family if self.cell else self.name
 
     @property
     def kind(self) -> str:

@@ -77,11 +77,18 @@ def _chosen(
     names = [job.name for job in pipeline.jobs]
     if not wanted:
         return set(names)
+    families = {
+        job.family: [j.name for j in pipeline.jobs if j.family == job.family]
+        for job in pipeline.jobs
+    }
+    roots: list[str] = []
     for name in wanted:
-        if name not in graph:
-            raise UsageError(f"no job named {name!r} in {pipeline.path}{suggest(name, names)}")
+        if name not in graph and name not in families:
+            choices = {*names, *families}
+            raise UsageError(f"no job named {name!r} in {pipeline.path}{suggest(name, choices)}")
+        roots += [name] if name in graph else families[name]  # a matrix job: all its cells
     needs = {job.name: job.needs or () for job in pipeline.jobs}
-    return dag.transitive(needs, wanted)
+    return dag.transitive(needs, roots)
 
 
 def _skip_reason(job: Job, context: Mapping[str, str], skipped: Mapping[str, str]) -> str | None:

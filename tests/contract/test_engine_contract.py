@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runner.engine import labels
-from runner.engine.api import ContainerEngine, ContainerSpec
+from runner.engine.api import BuildRequest, ContainerEngine, ContainerSpec
 from runner.engine.docker.engine import DockerEngine
 from runner.errors import EngineError
 from tests.fake_engine import FakeEngine
@@ -184,3 +184,44 @@ def test_a_killed_container_starts_again_with_its_files(
             assert b"".join(chunks) == b"kept\n"
     finally:
         engine.remove(container)
+
+
+ENV_IMAGE_ENV = (("GREETING", "hello=world"), ("PATH", "/opt/venv/bin:/usr/bin:/bin"))
+
+
+@pytest.fixture
+def env_image(engine: ContainerEngine, tiny_image: str, tmp_path: Path) -> Iterator[str]:
+    """An image whose config sets ENV (a value with '=' in it included)."""
+    if isinstance(engine, FakeEngine):
+        engine.present["with-env"] = "sha256:" + "e" * 64
+        engine.image_envs["sha256:" + "e" * 64] = ENV_IMAGE_ENV
+        yield "sha256:" + "e" * 64
+        return
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {tiny_image}\nENV PATH=/opt/venv/bin:/usr/bin:/bin GREETING=hello=world\n"
+    )
+    tag = f"contract-env:{uuid.uuid4().hex[:8]}"
+    image = engine.build(
+        BuildRequest(context=str(tmp_path), dockerfile="Dockerfile", tag=tag), print
+    )
+    yield image
+    engine.remove_image(tag)
+
+
+def test_image_env_is_the_configs_env_as_sorted_pairs(
+    engine: ContainerEngine, env_image: str
+) -> None:
+    assert engine.image_env(env_image) == ENV_IMAGE_ENV
+
+
+def test_image_env_of_a_missing_image_raises_an_engine_error(engine: ContainerEngine) -> None:
+    with pytest.raises(EngineError):
+        engine.image_env("sha256:" + "0" * 64)
+
+
+def test_an_image_that_adds_no_files_has_no_bytes_of_its_own(
+    engine: ContainerEngine, env_image: str, tiny_image: str
+) -> None:
+    sizes = engine.image_sizes()
+    assert sizes[env_image] == 0  # ENV only: every layer is its base's
+    assert tiny_image in sizes

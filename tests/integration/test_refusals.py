@@ -54,12 +54,31 @@ def test_a_run_refuses_bad_options_before_docker(
     assert "dockstep run " not in result.stdout, "a run was started"
 
 
-def test_an_undefined_variable_in_an_install_stops_the_run_before_docker(
+def test_an_undefined_variable_no_image_could_define_stops_the_run_before_docker(
     workspace: Workspace,
 ) -> None:
     workspace.write("Dockerfile", "FROM scratch\n")
-    path = workspace.pipeline(PIPELINE)
-    result = workspace.run(path, report=None)
+    text = PIPELINE.replace("${INSTALL_TARGET}", "x").replace(
+        "package: {context: .}", "package: {context: ., args: {V: '${PACKAGE_VERSION}'}}"
+    )
+    result = workspace.run(workspace.pipeline(text), report=None)
     assert result.code == 2, result
-    assert "job 'test': undefined variable ${INSTALL_TARGET}" in result.stderr, result
+    assert "job 'image': undefined variable ${PACKAGE_VERSION}" in result.stderr, result
     assert "dockstep run " not in result.stdout, "a run was started"
+
+
+def test_a_name_only_the_image_could_define_fails_its_job_before_the_install(
+    workspace: Workspace,
+) -> None:
+    """An install's (or a job's, or a step's) env may name the image's own variables: the
+    name is checked once the image is known, before the job's first container."""
+    workspace.pipeline("""\
+        jobs:
+          test:
+            install: {run: touch installed, env: {TARGET: "${INSTALL_TARGET}"}}
+            steps: [echo ok]
+        """)
+    result = workspace.run()
+    assert result.code == 1, result
+    assert "job 'test': undefined variable ${INSTALL_TARGET}" in result.jobs["test"]["reason"]
+    assert not any("cache miss" in line for line in result.lines_of("test")), result

@@ -29,7 +29,7 @@ from runner.engine.api import (
     Resource,
 )
 from runner.errors import EngineError, EngineUnavailable
-from runner.model.pipeline import Pairs
+from runner.model.pipeline import Pairs, pairs
 
 T = TypeVar("T")
 OOM_PROBE = (
@@ -131,6 +131,14 @@ class DockerEngine:
             raise EngineError(f"inspecting {reference}: {_explain(error)}") from error
         except requests.exceptions.ConnectionError as error:
             raise EngineUnavailable("no Docker engine answers") from error
+
+    def image_env(self, image: str) -> Pairs:
+        found = _call(f"inspecting {image}", lambda: self.api.inspect_image(image))  # type: ignore[no-untyped-call]
+        env = {}
+        for line in (found.get("Config") or {}).get("Env") or ():
+            name, _, value = str(line).partition("=")
+            env[name] = value
+        return pairs(env)
 
     def pull(self, reference: str) -> str:
         _call(
@@ -414,6 +422,13 @@ class DockerEngine:
             pass
         _call(f"creating volume {name}", lambda: self.api.create_volume(name, labels=dict(labels)))
         return True
+
+    def image_sizes(self) -> dict[str, int]:
+        usage = _call("reading disk usage", self.api.df)
+        return {
+            str(i["Id"]): max(0, int(i.get("Size") or 0) - max(0, int(i.get("SharedSize") or 0)))
+            for i in usage.get("Images") or ()
+        }
 
     def volume_sizes(self) -> dict[str, int]:
         usage = _call("reading disk usage", self.api.df)

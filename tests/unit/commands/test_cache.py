@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from runner.commands.cache import CacheEntry, doomed, human_age, human_size
+from runner.cache.layers import Usage
+from runner.commands.cache import CacheEntry, doomed, entries, human_age, human_size
+from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND
+from tests.fake_engine import FakeEngine
 
 DAY = 86400.0
 NOW = 100 * DAY
@@ -68,3 +73,11 @@ def test_keep_counts_a_jobs_layers_and_volumes_apart() -> None:
         kind="volume", reference="v", key="v", job="j", size=1, created=0.0, last_used=NOW - 60
     )
     assert doomed([layer, volume], older_than=1.0, keep=1, now=NOW) == []
+
+
+def test_a_layer_is_listed_with_its_own_size_not_its_base_images(tmp_path: Path) -> None:
+    engine = FakeEngine(present={"base": "sha256:b"}, own_sizes={"sha256:1": 5_000})
+    engine.present["dockstep-cache:k"] = "sha256:1"
+    engine.image_labels["dockstep-cache:k"] = {CACHE_KIND: "layer", CACHE_KEY: "k", CACHE_JOB: "t"}
+    found = entries(engine, Usage(tmp_path))
+    assert [(e.kind, e.key, e.job, e.size) for e in found] == [("layer", "k", "t", 5_000)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from runner.execute import environment
 from runner.execute.settings import RunSettings
 from runner.expr.interpolate import UndefinedVariable
 from runner.model.pipeline import (
+    BuildSpec,
+    Cell,
     Deploy,
     Environment,
     ImageRef,
@@ -107,9 +110,16 @@ def test_build_args_see_the_pipeline_env_and_vars() -> None:
 @pytest.mark.parametrize(
     "job",
     [
-        pytest.param(steps_job(step_env=(("X", "${NOPE}"),)), id="step-env"),
         pytest.param(
-            steps_job(install=Install(run="make", env=(("X", "${NOPE}"),))), id="install-env"
+            Job(
+                name="build",
+                stage="t",
+                action=Steps(
+                    image=ImageRef(build=BuildSpec(context=".", args=(("X", "${NOPE}"),))),
+                    steps=(Step(name="s", run="true"),),
+                ),
+            ),
+            id="image-build-args",
         ),
         pytest.param(
             Job(name="build", stage="p", action=Package(context=".", args=(("X", "${NOPE}"),))),
@@ -136,3 +146,67 @@ def test_an_undefined_variable_in_any_layer_is_found_before_docker(job: Job) -> 
 def test_an_undefined_variable_in_the_pipeline_env_is_named_as_such() -> None:
     with pytest.raises(UndefinedVariable, match=r"^pipeline env: .*GONE"):
         environment.check(settings(pipeline_env=(("A", "${GONE}"),)), [], {})
+
+
+IMAGE_FED = [
+    pytest.param(steps_job(step_env=(("X", "${NOPE}"),)), id="step-env"),
+    pytest.param(steps_job(env=(("X", "${NOPE}"),)), id="job-env"),
+    pytest.param(steps_job(install=Install(run="make", env=(("X", "${NOPE}"),))), id="install-env"),
+]
+
+
+@pytest.mark.parametrize("job", IMAGE_FED)
+def test_a_name_only_the_image_could_define_is_left_to_the_image(job: Job) -> None:
+    environment.check(settings(), [job], {})  # no Docker yet: the image is not known
+    assert environment.from_image(settings(), job, {}) == ("NOPE",)
+
+
+@pytest.mark.parametrize("job", IMAGE_FED)
+def test_once_the_image_is_known_an_undefined_name_fails_the_job(job: Job) -> None:
+    with pytest.raises(UndefinedVariable, match=r"^job 'build': .*NOPE.*nor image img's own env"):
+        environment.check_image(settings(), job, "img")
+    known = replace(settings(), image_env=(("NOPE", "from the image"),))
+    environment.check_image(known, job, "img")
+
+
+def test_the_image_env_is_the_lowest_layer_and_is_not_passed_on() -> None:
+    run = replace(
+        settings(pipeline_env=(("LANG", "C.UTF-8"),)),
+        image_env=(("PATH", "/usr/bin:/bin"), ("LANG", "image"), ("CI", "image")),
+    )
+    job = steps_job(env=(("PATH", "/opt/venv/bin:${PATH}"), ("WHO", "${CI} ${LANG}")))
+    seen = dict(environment.step_env(run, job))
+    assert (seen["PATH"], seen["WHO"]) == ("/opt/venv/bin:/usr/bin:/bin", "true C.UTF-8")
+    install = Install(run="make", env=(("P", "${PATH}"),))
+    assert dict(environment.install_env(run, steps_job(install=install), install))["P"] == (
+        "/usr/bin:/bin"
+    )
+    assert "PATH" not in dict(environment.step_env(run, steps_job()))  # the engine gives it
+
+
+def test_build_args_never_see_an_image_env() -> None:
+    run = replace(settings(), image_env=(("PATH", "/bin"),))
+    with pytest.raises(UndefinedVariable):
+        environment.build_args(run, (("P", "${PATH}"),), steps_job())
+
+
+def cell_job(values: Pairs, env: Pairs = ()) -> Job:
+    cell = Cell(family="test", values=values)
+    return replace(steps_job(env=env), name="test.PY-3.12", cell=cell)
+
+
+def test_a_cells_values_sit_between_the_pipeline_env_and_the_jobs() -> None:
+    run = settings(pipeline_env=(("PY", "3.9"), ("OS", "pipeline")))
+    job = cell_job((("PY", "3.12"), ("OS", "debian")), env=(("OS", "job ${PY}"),))
+    seen = dict(environment.step_env(run, job))
+    assert (seen["PY"], seen["OS"]) == ("3.12", "job 3.12")
+    assert dict(environment.step_env(settings(variables=(("PY", "var"),)), job))["PY"] == "var"
+
+
+def test_a_cells_values_are_taken_as_written_and_reach_its_build_args() -> None:
+    job = cell_job((("PY", "3.12"), ("RAW", "a${b}$c")))
+    assert dict(environment.step_env(settings(), job))["RAW"] == "a${b}$c"
+    args = (("BASE", "python:${PY}"),)
+    assert environment.build_args(settings(), args, job) == (("BASE", "python:3.12"),)
+    with pytest.raises(UndefinedVariable):
+        environment.build_args(settings(), args)  # no cell: no PY

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner import report
 from tests.fake_engine import FakeEngine
 from tests.unit.harness import run_pipeline
 
@@ -85,3 +86,26 @@ def test_a_failed_install_fails_the_job_and_stores_nothing(tmp_path: Path) -> No
     )
     assert "commit" not in [c for c, _ in engine.calls]
     assert not any(c == "exec" and s == "run-tests" for c, s in engine.calls)
+    assert result.exit_code == 5
+    row = report.table([result]).splitlines()[-1].split()
+    assert row[:5] == ["test", "test", "failed", row[3], "5"]  # job, stage, status, duration, exit
+
+
+TWO_JOBS = """
+jobs:
+  a:
+    install: &deps {keys: [requirements.txt], run: install-deps}
+    steps: [run-a]
+  b:
+    install: *deps
+    steps: [run-b]
+"""
+
+
+def test_a_layer_installed_by_another_job_of_the_same_run_says_so(tmp_path: Path) -> None:
+    engine = FakeEngine(durations={"install-deps": 0.3})
+    outcome = run_pipeline(TWO_JOBS, workspace(tmp_path), engine)
+    installs = [s for call, s in engine.calls if call == "exec" and s == "install-deps"]
+    assert len(installs) == 1
+    assert "another job installed it" in outcome.output
+    assert "another run" not in outcome.output

@@ -961,3 +961,44 @@ def test_a_condition_starting_with_bang_must_be_quoted(tmp_path: Path) -> None:
     ]
     quoted = one_job(f"image: {IMAGE}\nsteps: [x]\nif: '!$DEPLOY'\n")
     assert load(quoted, tmp_path).job("test").condition == "!$DEPLOY"
+
+
+# ---------------------------------------------------------------- FROM in image builds
+
+
+def build_job(workspace: Path, dockerfile: str) -> str:
+    build_dir(workspace).joinpath("Dockerfile").write_text(dockerfile)
+    return one_job("image: {build: images/python, args: {V: '3.12', LATER: '${X}'}}\nsteps: [x]\n")
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    ["FROM python:3.12\n", "ARG V\nFROM python:${V}\n", "FROM scratch AS s\nFROM python\n"],
+)
+def test_a_floating_from_is_refused_at_the_jobs_build(tmp_path: Path, dockerfile: str) -> None:
+    text = build_job(tmp_path, dockerfile)
+    (found,) = problems(text, tmp_path)
+    line = dockerfile.count("\n")
+    where = "pipelines/ci.yml:4:20: jobs.test.image.build"
+    assert found.startswith(f"{where}: images/python/Dockerfile:{line}: FROM python")
+    assert "is a floating tag; pin it as python" in found
+
+
+def test_a_floating_from_only_warns_with_allow_unpinned(tmp_path: Path) -> None:
+    text = build_job(tmp_path, "FROM python:3.12\n")
+    (warning,) = load(text, tmp_path, allow_unpinned=True).warnings
+    assert "images/python/Dockerfile:1: FROM python:3.12 is a floating tag" in warning
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        f"FROM python:3.12@{DIGEST}\n",
+        f"FROM {DIGEST}\n",
+        "FROM scratch\n",
+        f"FROM python@{DIGEST} AS base\nFROM base\n",
+        "ARG LATER\nFROM ${LATER}\n",  # a build arg known only at run time
+    ],
+)
+def test_pinned_stage_scratch_and_run_time_froms_pass(tmp_path: Path, dockerfile: str) -> None:
+    load(build_job(tmp_path, dockerfile), tmp_path)
