@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner import git, junit, paths, report
@@ -224,10 +224,28 @@ def run(
     if token.cancelled:  # stopped before the first Docker call: nothing to clean up
         return _finish(prepared, console, _all_cancelled(resolved.plan), interrupted=True)
     engine.ping()
+    _check_image_envs(engine, prepared)
     containers = any(isinstance(p.job.action, Steps) for p in runnable)
     with _run_network(engine, prepared, console, create=containers):
         results, interrupted = _execute(engine, prepared, console, token)
     return _finish(prepared, console, results, interrupted=interrupted)
+
+
+def _check_image_envs(engine: ContainerEngine, prepared: Prepared) -> None:
+    """Names a job's env leaves to its image, checked against the image before any
+    container starts, when the image is already on the engine (a build or a pull happens
+    in the job: its image's env is checked there, before its install and first step)."""
+    environments = {e.name: e for e in prepared.resolved.pipeline.environments}
+    for planned in prepared.resolved.plan.runnable():
+        action = planned.job.action
+        if not isinstance(action, Steps) or action.image.build or not action.image.reference:
+            continue
+        if not environment.from_image(prepared.settings, planned.job, environments):
+            continue
+        image = engine.image_id(action.image.reference)
+        if image is not None:
+            settings = replace(prepared.settings, image_env=engine.image_env(image))
+            environment.check_image(settings, planned.job, action.image.reference)
 
 
 def execute(

@@ -71,9 +71,8 @@ def test_a_name_the_image_does_not_define_fails_the_job_by_name(workspace: Works
             env: {P: "${NOT_IN_THE_IMAGE}"}
             steps: ['touch ran']
         """)
-    result = workspace.run("--job", "typo")
-    assert result.code == 1, result
-    reason = result.jobs["typo"]["reason"]
-    assert "job 'typo': undefined variable ${NOT_IN_THE_IMAGE}" in reason
-    assert "own env" in reason
+    result = workspace.run("--job", "typo", report=None)
+    assert result.code == 2, result
+    assert "job 'typo': undefined variable ${NOT_IN_THE_IMAGE}" in result.stderr, result
+    assert "own env" in result.stderr, result
     assert not (workspace.path / "ran").exists()

@@ -67,18 +67,20 @@ def test_an_undefined_variable_no_image_could_define_stops_the_run_before_docker
     assert "dockstep run " not in result.stdout, "a run was started"
 
 
-def test_a_name_only_the_image_could_define_fails_its_job_before_the_install(
+def test_a_name_only_the_image_could_define_is_checked_before_any_container(
     workspace: Workspace,
 ) -> None:
-    """An install's (or a job's, or a step's) env may name the image's own variables: the
-    name is checked once the image is known, before the job's first container."""
+    """An install's (or a job's, or a step's) env may name the image's own variables: when
+    the image is already on the engine, the name is checked against it before any
+    container of the run starts."""
     workspace.pipeline("""\
         jobs:
           test:
             install: {run: touch installed, env: {TARGET: "${INSTALL_TARGET}"}}
             steps: [echo ok]
         """)
-    result = workspace.run()
-    assert result.code == 1, result
-    assert "job 'test': undefined variable ${INSTALL_TARGET}" in result.jobs["test"]["reason"]
+    result = workspace.run(report=None)
+    assert result.code == 2, result
+    assert "job 'test': undefined variable ${INSTALL_TARGET}" in result.stderr, result
+    assert "own env" in result.stderr, result
     assert not any("cache miss" in line for line in result.lines_of("test")), result
