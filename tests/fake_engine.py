@@ -171,9 +171,14 @@ class FakeEngine:
             for name, spec in self.containers.items()
             if matches(spec.labels)
         ]
-        return found + [
+        found += [
             Resource(kind="network", id=name, name=name, labels=dict(labels))
             for name, labels in self.networks.items()
+            if matches(labels)
+        ]
+        return found + [
+            Resource(kind="volume", id=name, name=name, labels=dict(labels))
+            for name, labels in self.volumes.items()
             if matches(labels)
         ]
 
@@ -181,8 +186,10 @@ class FakeEngine:
         self._record("remove_resource", resource.name)
         if resource.kind == "container":
             self.remove(resource.id)
-        else:
+        elif resource.kind == "network":
             self.remove_network(resource.id)
+        else:
+            self.volumes.pop(resource.id, None)
 
     def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
         self._record("commit", tag)

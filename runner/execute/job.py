@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from runner.engine.api import ContainerEngine
+from runner.engine.api import Containers
 from runner.errors import DockstepError
 from runner.execute import artifacts
 from runner.execute.kinds import JobContext, Kinds, Outcome
@@ -29,7 +29,7 @@ Clock = Callable[[], float]
 class JobRunner:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: Containers,
         *,
         kinds: Kinds,
         console: Console,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 
-from runner.engine.api import ContainerEngine, ContainerSpec
+from runner.engine.api import Containers, ContainerSpec
 from runner.model.results import Status
 
 
 class ContainerSlot:
-    def __init__(self, engine: ContainerEngine, *, keep: bool = False) -> None:
+    def __init__(self, engine: Containers, *, keep: bool = False) -> None:
         self._engine = engine
         self._keep = keep
         self._lock = threading.Lock()

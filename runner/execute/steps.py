@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runner.engine.api import ContainerEngine
+from runner.engine.api import Containers
 from runner.execute import containers, environment
 from runner.execute.kinds import JobContext
 from runner.execute.settings import RunSettings
@@ -29,7 +29,7 @@ def single_shot(action: Steps) -> bool:
 class StepRunner:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: Containers,
         settings: RunSettings,
         *,
         clock: Clock,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.engine.api import ContainerEngine, Mount
+from runner.engine.api import JobEngine, Mount
 from runner.execute import artifacts, containers
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
@@ -17,7 +17,7 @@ from runner.model.results import Status, StepResult
 class StepsJob:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: JobEngine,
         *,
         images: ImageResolver,
         installer: Installer,

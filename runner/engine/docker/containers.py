@@ -1,0 +1,157 @@
+"""Containers over the Docker SDK: create, start, stream, exec, inspect, stop, remove.
+
+`auto_remove` races log reading, so containers are removed explicitly; output is read
+from hijacked sockets that are closed once read (see `client.frames`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import docker.errors
+
+from runner.engine.api import ContainerInfo, ContainerSpec, ContainerState, OutputSink
+from runner.engine.docker.client import Client, call, explain, frames, ignore_gone
+from runner.errors import EngineError
+from runner.model.pipeline import Pairs
+
+OOM_PROBE = (
+    "sh",
+    "-c",
+    "for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do"
+    ' [ -r "$f" ] && while read -r k v; do [ "$k" = oom_kill ] && echo "$v"; done < "$f";'
+    " done; true",
+)
+
+
+class DockerContainers(Client):
+    """`runner.engine.api.Containers` over the SDK's low-level API."""
+
+    def create(self, spec: ContainerSpec) -> str:
+        host_config = self._host_config(spec)
+        created = call(
+            f"creating container {spec.name}",
+            lambda: self.api.create_container(
+                spec.image,
+                command=list(spec.command) or None,
+                name=spec.name,
+                environment=dict(spec.env),
+                working_dir=spec.workdir,
+                user=spec.user or "",
+                labels=dict(spec.labels),
+                host_config=host_config,
+                ports=[port for _, port in spec.ports] or None,
+                detach=True,
+            ),
+        )
+        return str(created["Id"])
+
+    def _host_config(self, spec: ContainerSpec) -> dict[str, Any]:
+        return self.api.create_host_config(
+            binds=[f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}" for m in spec.mounts],
+            tmpfs=dict.fromkeys(spec.tmpfs, "mode=1777"),
+            network_mode=spec.network,
+            mem_limit=spec.memory,
+            nano_cpus=int(spec.cpus * 1e9) if spec.cpus else None,
+            pids_limit=spec.pids,
+            privileged=spec.privileged,
+            init=True,
+            port_bindings={port: ("127.0.0.1", host) for host, port in spec.ports} or None,
+        )
+
+    def start(self, container: str) -> None:
+        call("starting container", lambda: self.api.start(container))
+
+    def attach(self, container: str) -> Iterator[bytes]:
+        """The container's output from its start; attach before starting to miss nothing."""
+        # No `logs`: replaying the log while streaming can repeat output the container
+        # wrote as the attach began; attached before the start, the stream misses nothing.
+        params = {"stdout": 1, "stderr": 1, "stream": 1}
+        sock = call("attaching to container", lambda: self.api.attach_socket(container, params))
+        return frames(sock)
+
+    def wait(self, container: str) -> int:
+        result = call("waiting for container", lambda: self.api.wait(container))
+        return int(result.get("StatusCode", -1))
+
+    def exec(
+        self,
+        container: str,
+        command: tuple[str, ...],
+        *,
+        env: Pairs,
+        workdir: str,
+        user: str | None,
+        output: OutputSink,
+    ) -> int:
+        created = call(
+            "creating exec",
+            lambda: self.api.exec_create(
+                container, list(command), environment=dict(env), workdir=workdir, user=user or ""
+            ),
+        )
+        exec_id = created["Id"]
+        sock = call("starting exec", lambda: self.api.exec_start(exec_id, socket=True))
+        for chunk in frames(sock):
+            output(chunk)
+        code = call("inspecting exec", lambda: self.api.exec_inspect(exec_id)).get("ExitCode")
+        return -1 if code is None else int(code)
+
+    def state(self, container: str) -> ContainerState:
+        info = call("inspecting container", lambda: self.api.inspect_container(container))
+        state = info["State"]
+        running = bool(state.get("Running"))
+        return ContainerState(
+            running=running,
+            exit_code=state.get("ExitCode"),
+            oom_killed=bool(state.get("OOMKilled")),
+            oom_kills=self._oom_kills(container) if running else 0,
+        )
+
+    def _oom_kills(self, container: str) -> int:
+        """The kernel's OOM-kill count for the container's cgroup (v1 or v2).
+
+        The engine marks OOMKilled only when the main process dies; a step run by exec
+        can be OOM-killed while the container lives on, so ask the cgroup itself.
+        """
+        chunks: list[bytes] = []
+        self.exec(container, OOM_PROBE, env=(), workdir="/", user=None, output=chunks.append)
+        text = b"".join(chunks).decode(errors="replace").split()
+        return int(text[0]) if text and text[0].isdigit() else 0
+
+    def find(self, name: str) -> ContainerInfo | None:
+        try:
+            info = self.api.inspect_container(name)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.DockerException as error:
+            raise EngineError(f"inspecting {name}: {explain(error)}") from error
+        if str(info["Name"]).lstrip("/") != name:
+            return None  # the engine also matches a container whose id starts with `name`
+        return ContainerInfo(
+            id=str(info["Id"]),
+            name=str(info["Name"]).lstrip("/"),
+            image=str(info["Image"]),
+            running=bool(info["State"].get("Running")),
+            labels=(info.get("Config") or {}).get("Labels") or {},
+        )
+
+    def rename(self, container: str, name: str) -> None:
+        call(f"renaming to {name}", lambda: self.api.rename(container, name))
+
+    def stop(self, container: str, timeout: float = 10) -> None:
+        ignore_gone(
+            "stopping container", lambda: self.api.stop(container, timeout=int(timeout)), 404, 304
+        )
+
+    def kill(self, container: str) -> None:
+        ignore_gone("killing container", lambda: self.api.kill(container), 404, 409)
+
+    def remove(self, container: str) -> None:
+        ignore_gone(
+            "removing container",
+            lambda: self.api.remove_container(container, v=True, force=True),
+            404,
+            409,
+        )
