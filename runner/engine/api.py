@@ -40,6 +40,7 @@ class ContainerSpec:
     cpus: float | None = None
     pids: int | None = None
     privileged: bool = False
+    no_new_privileges: bool = False  # setuid/file capabilities cannot raise a process's rights
     ports: tuple[tuple[int, int], ...] = ()  # (host port, container port), on 127.0.0.1 only
 
 

@@ -157,6 +157,8 @@ class Installer:
             workdir="/",
             mounts=(Mount(source=volume, target=VOLUME_PROBE_PATH),),
             user=ROOT,
+            pids=containers.DEFAULT_PIDS,
+            no_new_privileges=True,
         )
         container = self._engine.create(spec)
         try:

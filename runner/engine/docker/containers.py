@@ -56,6 +56,7 @@ class DockerContainers(Client):
             nano_cpus=int(spec.cpus * 1e9) if spec.cpus else None,
             pids_limit=spec.pids,
             privileged=spec.privileged,
+            security_opt=["no-new-privileges"] if spec.no_new_privileges else None,
             init=True,
             port_bindings={port: ("127.0.0.1", host) for host, port in spec.ports} or None,
         )
