@@ -44,6 +44,9 @@ class FakeEngine:
     volumes: dict[str, Pairs] = field(default_factory=dict)
     push_errors: list[str] = field(default_factory=list)  # raised by the next pushes, in order
     image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    oom_steps: set[str] = field(default_factory=set)  # step commands that lose a child to OOM
+    oom_counts: dict[str, int] = field(default_factory=dict)  # the cgroup counter, by container
+    died: dict[str, int] = field(default_factory=dict)  # containers whose command ended: exit code
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -110,6 +113,8 @@ class FakeEngine:
         output: OutputSink,
     ) -> int:
         self._record("exec", command[-1])
+        if container in self.died or container not in self.started:
+            raise EngineError(f"creating exec: Container {container} is not running")
         with self._lock:
             self.exec_envs.append(dict(env))
             self.exec_users.append(user)
@@ -123,11 +128,20 @@ class FakeEngine:
             time.sleep(0.005)
         if container in self.killed:
             return 137, b""
+        if command in self.oom_steps:
+            self.oom_counts[container] = self.oom_counts.get(container, 0) + 1
         return self.script(command)
 
     def state(self, container: str) -> ContainerState:
-        running = container in self.started and container not in self.killed
-        return ContainerState(running=running, exit_code=None, oom_killed=False)
+        running = self._running(container)
+        return ContainerState(running=running, exit_code=self.died.get(container), oom_killed=False)
+
+    def oom_kills(self, container: str) -> int | None:
+        return self.oom_counts.get(container, 0) if self._running(container) else None
+
+    def _running(self, container: str) -> bool:
+        alive = container not in self.killed and container not in self.died
+        return container in self.started and alive
 
     def find(self, name: str) -> ContainerInfo | None:
         spec = self.containers.get(name)

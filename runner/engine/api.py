@@ -48,8 +48,7 @@ class ContainerSpec:
 class ContainerState:
     running: bool
     exit_code: int | None
-    oom_killed: bool  # the engine saw the main process OOM-killed
-    oom_kills: int = 0  # OOM kills in the container's cgroup so far (steps run by exec)
+    oom_killed: bool  # the engine saw an OOM kill in the container
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +149,10 @@ class Containers(Protocol):
         """Run a command inside a running container, streaming its output; its exit code."""
 
     def state(self, container: str) -> ContainerState: ...
+
+    def oom_kills(self, container: str) -> int | None:
+        """The kernel's OOM-kill count of a running container's cgroup so far, exec'd
+        processes included; None when the container is not running."""
 
     def find(self, name: str) -> ContainerInfo | None:
         """The container with this name, running or not; None when there is none."""

@@ -22,7 +22,6 @@ class ContainerSlot:
         self.stopped_because: Status | None = None
         self.stopped = threading.Event()  # set by stop(): waits end early
         self.step_only = False  # the stop came from a step's own timeout
-        self.oom_kills_seen = 0  # the cgroup counter when last read
 
     def create(self, spec: ContainerSpec) -> bool:
         """Create the current container, unless the job was stopped first."""

@@ -92,6 +92,8 @@ def _outcome(
         return Status.TIMEOUT, failed.exit_code, f"step {failed.name!r} hit a timeout"
     if slot.stopped_because is Status.CANCELLED:
         return Status.CANCELLED, failed.exit_code, "cancelled"
+    if failed.reason:
+        return Status.FAILED, failed.exit_code, failed.reason
     if failed.oom_killed:
         limit = action.resources.memory
         why = f"step {failed.name!r} ran out of memory (OOM-killed, limit {limit} bytes)"

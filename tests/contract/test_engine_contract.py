@@ -15,6 +15,7 @@ import pytest
 
 from runner.engine import labels
 from runner.engine.api import ContainerEngine, Containers, ContainerSpec, Images, Resources
+from runner.engine.docker import cgroup
 from runner.engine.docker.engine import DockerEngine
 from runner.errors import EngineError
 from tests.fake_engine import FakeEngine
@@ -129,6 +130,33 @@ def test_labelled_finds_containers_and_networks_and_removes_them(
     for resource in sorted(found, key=lambda r: r.kind):  # containers before networks
         engine.remove_resource(resource)
     assert engine.labelled(label) == []
+
+
+def test_the_oom_counter_is_read_while_running_and_unknown_once_stopped(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    try:
+        engine.start(container)
+        assert engine.oom_kills(container) == 0
+        engine.kill(container)
+        assert engine.oom_kills(container) is None
+    finally:
+        engine.remove(container)
+
+
+def test_a_local_engine_s_oom_counter_costs_no_round_trip(tiny_image: str, label: str) -> None:
+    """Read from the host's cgroup files: this machine's layout must be one `cgroup` knows."""
+    engine = DockerEngine()
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    try:
+        engine.start(container)
+        found = cgroup.counter_file(container)
+        assert found is not None, "no cgroup layout of cgroup.LAYOUTS matches this engine"
+        assert cgroup.read_oom_kills(found) == 0
+    finally:
+        engine.remove(container)
+        engine.close()
 
 
 def test_a_volume_is_created_once_found_by_its_labels_and_removed(

@@ -12,7 +12,8 @@ from typing import Any
 import docker.errors
 
 from runner.engine.api import ContainerInfo, ContainerSpec, ContainerState, OutputSink
-from runner.engine.docker.client import Client, call, explain, frames, ignore_gone
+from runner.engine.docker import cgroup
+from runner.engine.docker.client import Client, call, explain, frames, ignore_gone, is_local
 from runner.errors import EngineError
 from runner.model.pipeline import Pairs
 
@@ -102,22 +103,27 @@ class DockerContainers(Client):
     def state(self, container: str) -> ContainerState:
         info = call("inspecting container", lambda: self.api.inspect_container(container))
         state = info["State"]
-        running = bool(state.get("Running"))
         return ContainerState(
-            running=running,
+            running=bool(state.get("Running")),
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
-            oom_kills=self._oom_kills(container) if running else 0,
         )
 
-    def _oom_kills(self, container: str) -> int:
-        """The kernel's OOM-kill count for the container's cgroup (v1 or v2).
+    def oom_kills(self, container: str) -> int | None:
+        """Read from the host's cgroup files when the engine is local (no round trip),
+        else counted by a probe exec'd into the container."""
+        path = cgroup.counter_file(container) if is_local() else None
+        found = cgroup.read_oom_kills(path) if path else None
+        return found if found is not None else self._probed_oom_kills(container)
 
-        The engine marks OOMKilled only when the main process dies; a step run by exec
-        can be OOM-killed while the container lives on, so ask the cgroup itself.
-        """
+    def _probed_oom_kills(self, container: str) -> int | None:
         chunks: list[bytes] = []
-        self.exec(container, OOM_PROBE, env=(), workdir="/", user=None, output=chunks.append)
+        try:
+            self.exec(container, OOM_PROBE, env=(), workdir="/", user=None, output=chunks.append)
+        except EngineError as error:
+            if _status(error) in (404, 409):  # gone, or not running
+                return None
+            raise
         text = b"".join(chunks).decode(errors="replace").split()
         return int(text[0]) if text and text[0].isdigit() else 0
 
@@ -156,3 +162,8 @@ class DockerContainers(Client):
             404,
             409,
         )
+
+
+def _status(error: EngineError) -> int | None:
+    cause = error.__cause__
+    return cause.status_code if isinstance(cause, docker.errors.APIError) else None
