@@ -19,6 +19,7 @@ from runner.engine.api import (
     OutputSink,
     Resource,
 )
+from runner.engine.inflight import InFlight
 from runner.errors import EngineError
 from runner.model.pipeline import Pairs
 
@@ -47,6 +48,7 @@ class FakeEngine:
     oom_steps: set[str] = field(default_factory=set)  # step commands that lose a child to OOM
     oom_counts: dict[str, int] = field(default_factory=dict)  # the cgroup counter, by container
     died: dict[str, int] = field(default_factory=dict)  # containers whose command ended: exit code
+    in_flight: InFlight = field(default_factory=InFlight)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -72,7 +74,8 @@ class FakeEngine:
         return self.present[request.tag]
 
     def create_network(self, name: str, labels: Pairs) -> str:
-        self.networks[name] = labels
+        with self.in_flight.create(dict(labels)):
+            self.networks[name] = labels
         return name
 
     def remove_network(self, name: str) -> None:
@@ -80,7 +83,7 @@ class FakeEngine:
 
     def create(self, spec: ContainerSpec) -> str:
         self._record("create", spec.name)
-        with self._lock:
+        with self.in_flight.create(dict(spec.labels)), self._lock:
             self.containers[spec.name] = spec
             self.created[spec.name] = spec
         return spec.name
@@ -205,6 +208,9 @@ class FakeEngine:
         else:
             self.volumes.pop(resource.id, None)
 
+    def close_run(self, run_id: str, timeout: float) -> bool:
+        return self.in_flight.close(run_id, timeout)
+
     def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
         self._record("commit", tag)
         self.present[tag] = f"sha256:{len(self.present):064d}"
@@ -236,7 +242,8 @@ class FakeEngine:
 
     def ensure_volume(self, name: str, labels: Pairs) -> bool:
         created = name not in self.volumes
-        self.volumes.setdefault(name, labels)
+        with self.in_flight.create(dict(labels)):
+            self.volumes.setdefault(name, labels)
         return created
 
     def volume_sizes(self) -> dict[str, int]:

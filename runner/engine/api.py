@@ -187,6 +187,10 @@ class Resources(Protocol):
 
     def remove_resource(self, resource: Resource) -> None: ...
 
+    def close_run(self, run_id: str, timeout: float) -> bool:
+        """Refuse any further create labelled with this run, and wait (at most `timeout`
+        seconds) for those in flight to land, so a sweep after it misses nothing."""
+
 
 class JobEngine(Containers, Resources, Protocol):
     """What a job's own containers need: containers, plus the volumes they mount."""

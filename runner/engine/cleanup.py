@@ -88,6 +88,17 @@ def remove(engine: Resources, resources: list[Resource]) -> list[str]:
     return problems
 
 
+CREATES_WAIT = 30.0  # seconds a sweep waits for the run's creates still in flight
+
+
 def remove_run(engine: Resources, run_id: str) -> list[str]:
-    """Remove everything one run created, whatever state it is in; what could not go."""
-    return remove(engine, engine.labelled(f"{RUN}={run_id}"))
+    """Remove everything one run created, whatever state it is in; what could not go.
+
+    Creates of the run still in flight are waited for first (and later ones refused), so
+    a container or network on its way when the run was cancelled is removed too.
+    """
+    settled = engine.close_run(run_id, CREATES_WAIT)
+    problems = remove(engine, engine.labelled(f"{RUN}={run_id}"))
+    if not settled:
+        problems.append(f"a create of run {run_id} was still in flight after {CREATES_WAIT:.0f}s")
+    return problems

@@ -159,6 +159,20 @@ def test_a_local_engine_s_oom_counter_costs_no_round_trip(tiny_image: str, label
         engine.close()
 
 
+def test_a_closed_run_gets_no_more_containers_networks_or_volumes(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    key, _, value = label.partition("=")
+    assert engine.close_run(value, timeout=1)
+    with pytest.raises(EngineError):
+        engine.create(spec(tiny_image, label, ("true",)))
+    with pytest.raises(EngineError):
+        engine.create_network(f"contract-{value}", ((key, value),))
+    with pytest.raises(EngineError):
+        engine.ensure_volume(f"contract-{value}", ((key, value),))
+    assert engine.labelled(label) == []
+
+
 def test_a_volume_is_created_once_found_by_its_labels_and_removed(
     engine: ContainerEngine, label: str
 ) -> None:

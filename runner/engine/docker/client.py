@@ -19,6 +19,7 @@ from docker.utils import kwargs_from_env
 from docker.utils.socket import frames_iter
 
 from runner.engine.api import OutputSink
+from runner.engine.inflight import InFlight
 from runner.errors import EngineError, EngineUnavailable
 
 T = TypeVar("T")
@@ -104,6 +105,13 @@ class Client:
 
     def __init__(self, *, timeout: int = 120) -> None:
         self._timeout = timeout  # per API request; output streams have none
+
+    @cached_property
+    def in_flight(self) -> InFlight:
+        return InFlight()
+
+    def close_run(self, run_id: str, timeout: float) -> bool:
+        return self.in_flight.close(run_id, timeout)
 
     @cached_property
     def api(self) -> docker.APIClient:

@@ -31,7 +31,12 @@ class DockerContainers(Client):
 
     def create(self, spec: ContainerSpec) -> str:
         host_config = self._host_config(spec)
-        created = call(
+        with self.in_flight.create(dict(spec.labels)):
+            created = self._create(spec, host_config)
+        return str(created["Id"])
+
+    def _create(self, spec: ContainerSpec, host_config: dict[str, Any]) -> dict[str, Any]:
+        return call(
             f"creating container {spec.name}",
             lambda: self.api.create_container(
                 spec.image,
@@ -46,7 +51,6 @@ class DockerContainers(Client):
                 detach=True,
             ),
         )
-        return str(created["Id"])
 
     def _host_config(self, spec: ContainerSpec) -> dict[str, Any]:
         return self.api.create_host_config(

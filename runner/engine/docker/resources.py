@@ -18,10 +18,11 @@ class DockerResources(Client):
     """`runner.engine.api.Resources` over the SDK's low-level API."""
 
     def create_network(self, name: str, labels: Pairs) -> str:
-        created = call(
-            f"creating network {name}",
-            lambda: self.api.create_network(name, driver="bridge", labels=dict(labels)),
-        )
+        with self.in_flight.create(dict(labels)):
+            created = call(
+                f"creating network {name}",
+                lambda: self.api.create_network(name, driver="bridge", labels=dict(labels)),
+            )
         return str(created["Id"])
 
     def remove_network(self, name: str) -> None:
@@ -33,7 +34,11 @@ class DockerResources(Client):
             return False
         except docker.errors.NotFound:
             pass
-        call(f"creating volume {name}", lambda: self.api.create_volume(name, labels=dict(labels)))
+        with self.in_flight.create(dict(labels)):
+            call(
+                f"creating volume {name}",
+                lambda: self.api.create_volume(name, labels=dict(labels)),
+            )
         return True
 
     def volume_sizes(self) -> dict[str, int]:
