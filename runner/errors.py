@@ -65,6 +65,19 @@ class EngineUnavailable(DockstepError):
     )
 
 
+class EngineLost(EngineUnavailable):
+    """The engine answered when the run began and stopped answering during it."""
+
+    hint = (
+        "The engine restarted or died mid-run: no job that needed it is reported passed. Once "
+        "it is back, `dockstep clean` (or the cleanup of this run, if it got the chance) removes "
+        "what the run left."
+    )
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the Docker engine was lost mid-run: {detail}")
+
+
 class ImageUnavailable(DockstepError):
     """A job's image is not present and could not be pulled or built."""
 

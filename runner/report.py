@@ -9,22 +9,30 @@ from typing import Any
 
 from tabulate import tabulate
 
-from runner.errors import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.errors import EXIT_INFRASTRUCTURE, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
 from runner.model.events import Event
 from runner.model.results import Artifacts, JobResult, Packaged, StepResult, pipeline_passed
 
 REPORT_VERSION = 1
 
 
-def exit_code(results: Sequence[JobResult], *, interrupted: bool = False) -> int:
+def exit_code(
+    results: Sequence[JobResult], *, interrupted: bool = False, engine_lost: bool = False
+) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
+    if engine_lost:
+        return EXIT_INFRASTRUCTURE
     return EXIT_OK if pipeline_passed(list(results)) else EXIT_JOB_FAILED
 
 
-def verdict(results: Sequence[JobResult], *, interrupted: bool = False) -> str:
+def verdict(
+    results: Sequence[JobResult], *, interrupted: bool = False, engine_lost: bool = False
+) -> str:
     if interrupted:
         return "interrupted"
+    if engine_lost:
+        return "failed"
     return "passed" if pipeline_passed(list(results)) else "failed"
 
 
@@ -156,14 +164,15 @@ def to_json(
     mask: Callable[[str], str],
     interrupted: bool = False,
     event: Event | None = None,
+    engine_lost: bool = False,
 ) -> str:
     """The run as JSON; masked like every other line dockstep writes."""
     document = {
         "version": REPORT_VERSION,
         "run_id": run_id,
         "pipeline": pipeline,
-        "status": verdict(results, interrupted=interrupted),
-        "exit_code": exit_code(results, interrupted=interrupted),
+        "status": verdict(results, interrupted=interrupted, engine_lost=engine_lost),
+        "exit_code": exit_code(results, interrupted=interrupted, engine_lost=engine_lost),
         "event": event_json(event),
         "jobs": [job_json(r) for r in results],
     }

@@ -30,7 +30,7 @@ from runner.delivery.package import PackageJob
 from runner.delivery.verify import VerifyJob
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
-from runner.errors import UsageError
+from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
 from runner.execute.containers import host_user
 from runner.execute.images import ImageResolver, ResolvedImage
@@ -86,10 +86,12 @@ class RunResult:
     interrupted: bool
     run_dir: Path
     not_triggered: tuple[str, ...] = ()  # why `on:` did not match the event: nothing ran
+    engine_lost: str | None = None  # why the run lost its engine mid-way (exit 3)
 
     @property
     def exit_code(self) -> int:
-        return report.exit_code(self.jobs, interrupted=self.interrupted)
+        lost = self.engine_lost is not None
+        return report.exit_code(self.jobs, interrupted=self.interrupted, engine_lost=lost)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,9 +228,10 @@ def run(
     engine.ping()
     _check_image_envs(engine, prepared)
     containers = any(isinstance(p.job.action, Steps) for p in runnable)
-    with _run_network(engine, prepared, console, create=containers):
-        results, interrupted = _execute(engine, prepared, console, token)
-    return _finish(prepared, console, results, interrupted=interrupted)
+    lost: list[EngineLost] = []
+    with _run_network(engine, prepared, console, create=containers, lost=lost):
+        results, interrupted = _execute(engine, prepared, console, token, lost)
+    return _finish(prepared, console, results, interrupted=interrupted, lost=next(iter(lost), None))
 
 
 def _check_image_envs(engine: ContainerEngine, prepared: Prepared) -> None:
@@ -444,7 +447,11 @@ def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
 
 
 def _execute(
-    engine: ContainerEngine, prepared: Prepared, console: Console, token: CancelToken
+    engine: ContainerEngine,
+    prepared: Prepared,
+    console: Console,
+    token: CancelToken,
+    lost: list[EngineLost],
 ) -> tuple[list[JobResult], bool]:
     resolved = prepared.resolved
     runner = JobRunner(
@@ -461,16 +468,25 @@ def _execute(
         runner, workers=request.workers, keep_going=request.keep_going, clock=time.time
     )
     results = scheduler.run(resolved.plan, token)
+    if runner.engine_lost:
+        lost.append(runner.engine_lost)
     return results, scheduler.interrupted
 
 
 @contextmanager
 def _run_network(
-    engine: ContainerEngine, prepared: Prepared, console: Console, *, create: bool
+    engine: ContainerEngine,
+    prepared: Prepared,
+    console: Console,
+    *,
+    create: bool,
+    lost: list[EngineLost],
 ) -> Iterator[None]:
     """The run's own network; on the way out, everything labelled with the run id goes.
 
     A run of package, deploy and verify jobs only starts no job container: no network.
+    An engine gone by then leaves the sweep to `dockstep clean` (or the next run's owner
+    check): the run still ends, and reports the loss.
     """
     settings = prepared.settings
     try:
@@ -479,8 +495,21 @@ def _run_network(
         yield
     finally:
         if not prepared.keep:
-            for problem in cleanup.remove_run(engine, settings.run_id):
-                console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
+            _sweep(engine, settings.run_id, console, lost)
+
+
+def _sweep(engine: ContainerEngine, run_id: str, console: Console, lost: list[EngineLost]) -> None:
+    try:
+        problems = cleanup.remove_run(engine, run_id)
+    except EngineUnavailable as error:
+        lost.append(error if isinstance(error, EngineLost) else EngineLost(str(error)))
+        console.note(
+            "warning: no engine to remove this run's containers and network from; "
+            "`dockstep clean` removes them once it is back"
+        )
+        return
+    for problem in problems:
+        console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
 
 
 def junit_tail(result: JobResult) -> str:
@@ -520,7 +549,12 @@ def _not_triggered(prepared: Prepared, console: Console) -> RunResult:
 
 
 def _finish(
-    prepared: Prepared, console: Console, results: list[JobResult], *, interrupted: bool
+    prepared: Prepared,
+    console: Console,
+    results: list[JobResult],
+    *,
+    interrupted: bool,
+    lost: EngineLost | None = None,
 ) -> RunResult:
     resolved, run_id = prepared.resolved, prepared.settings.run_id
     summary = resolved.request.summary
@@ -534,6 +568,7 @@ def _finish(
         mask=console.mask,
         interrupted=interrupted,
         event=resolved.request.event,
+        engine_lost=lost is not None,
     )
     # every run keeps its report beside its logs; --report puts a copy where asked
     prepared.run_dir.mkdir(parents=True, exist_ok=True)
@@ -546,7 +581,9 @@ def _finish(
         )
         resolved.request.junit_file.write_text(xml, encoding="utf-8")
     shutil.rmtree(prepared.approvals, ignore_errors=True)  # nothing waits any more
-    verdict = report.verdict(results, interrupted=interrupted)
+    if lost is not None:
+        console.note(lost.render())
+    verdict = report.verdict(results, interrupted=interrupted, engine_lost=lost is not None)
     console.note(f"pipeline {verdict} (run {run_id})" if summary else f"{verdict} (run {run_id})")
     if prepared.keep:
         console.note(
@@ -559,4 +596,5 @@ def _finish(
         jobs=tuple(results),
         interrupted=interrupted,
         run_dir=prepared.run_dir,
+        engine_lost=None if lost is None else str(lost),
     )

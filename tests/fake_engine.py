@@ -19,6 +19,7 @@ from runner.engine.api import (
     OutputSink,
     Resource,
 )
+from runner.engine.inflight import InFlight
 from runner.errors import EngineError
 from runner.model.pipeline import Pairs
 
@@ -46,6 +47,10 @@ class FakeEngine:
     image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     image_envs: dict[str, Pairs] = field(default_factory=dict)  # image id -> its config's env
     own_sizes: dict[str, int] = field(default_factory=dict)  # image id -> bytes of its own
+    oom_steps: set[str] = field(default_factory=set)  # step commands that lose a child to OOM
+    oom_counts: dict[str, int] = field(default_factory=dict)  # the cgroup counter, by container
+    died: dict[str, int] = field(default_factory=dict)  # containers whose command ended: exit code
+    in_flight: InFlight = field(default_factory=InFlight)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -76,7 +81,8 @@ class FakeEngine:
         return self.present[request.tag]
 
     def create_network(self, name: str, labels: Pairs) -> str:
-        self.networks[name] = labels
+        with self.in_flight.create(dict(labels)):
+            self.networks[name] = labels
         return name
 
     def remove_network(self, name: str) -> None:
@@ -84,7 +90,7 @@ class FakeEngine:
 
     def create(self, spec: ContainerSpec) -> str:
         self._record("create", spec.name)
-        with self._lock:
+        with self.in_flight.create(dict(spec.labels)), self._lock:
             self.containers[spec.name] = spec
             self.created[spec.name] = spec
         return spec.name
@@ -117,6 +123,8 @@ class FakeEngine:
         output: OutputSink,
     ) -> int:
         self._record("exec", command[-1])
+        if container in self.died or container not in self.started:
+            raise EngineError(f"creating exec: Container {container} is not running")
         with self._lock:
             self.exec_envs.append(dict(env))
             self.exec_users.append(user)
@@ -130,11 +138,20 @@ class FakeEngine:
             time.sleep(0.005)
         if container in self.killed:
             return 137, b""
+        if command in self.oom_steps:
+            self.oom_counts[container] = self.oom_counts.get(container, 0) + 1
         return self.script(command)
 
     def state(self, container: str) -> ContainerState:
-        running = container in self.started and container not in self.killed
-        return ContainerState(running=running, exit_code=None, oom_killed=False)
+        running = self._running(container)
+        return ContainerState(running=running, exit_code=self.died.get(container), oom_killed=False)
+
+    def oom_kills(self, container: str) -> int | None:
+        return self.oom_counts.get(container, 0) if self._running(container) else None
+
+    def _running(self, container: str) -> bool:
+        alive = container not in self.killed and container not in self.died
+        return container in self.started and alive
 
     def find(self, name: str) -> ContainerInfo | None:
         spec = self.containers.get(name)
@@ -178,9 +195,14 @@ class FakeEngine:
             for name, spec in self.containers.items()
             if matches(spec.labels)
         ]
-        return found + [
+        found += [
             Resource(kind="network", id=name, name=name, labels=dict(labels))
             for name, labels in self.networks.items()
+            if matches(labels)
+        ]
+        return found + [
+            Resource(kind="volume", id=name, name=name, labels=dict(labels))
+            for name, labels in self.volumes.items()
             if matches(labels)
         ]
 
@@ -188,8 +210,13 @@ class FakeEngine:
         self._record("remove_resource", resource.name)
         if resource.kind == "container":
             self.remove(resource.id)
-        else:
+        elif resource.kind == "network":
             self.remove_network(resource.id)
+        else:
+            self.volumes.pop(resource.id, None)
+
+    def close_run(self, run_id: str, timeout: float) -> bool:
+        return self.in_flight.close(run_id, timeout)
 
     def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
         self._record("commit", tag)
@@ -222,7 +249,8 @@ class FakeEngine:
 
     def ensure_volume(self, name: str, labels: Pairs) -> bool:
         created = name not in self.volumes
-        self.volumes.setdefault(name, labels)
+        with self.in_flight.create(dict(labels)):
+            self.volumes.setdefault(name, labels)
         return created
 
     def image_sizes(self) -> dict[str, int]:

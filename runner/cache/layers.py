@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cache.keys import CacheKey
-from runner.engine.api import ContainerEngine
+from runner.engine.api import Images
 from runner.engine.labels import CACHE_INPUTS, CACHE_JOB, CACHE_KEY, CACHE_KIND
 from runner.errors import EngineError
 from runner.model.pipeline import pairs
@@ -59,7 +59,7 @@ class Usage:
 class LayerCache:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: Images,
         directory: Path,
         *,
         enabled: bool = True,

@@ -13,7 +13,7 @@ from tabulate import tabulate
 
 from runner import session
 from runner.cache.layers import Usage
-from runner.engine.api import ContainerEngine, Resource
+from runner.engine.api import CacheStore, Resource
 from runner.engine.docker.engine import DockerEngine
 from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND
 from runner.errors import EngineError
@@ -38,7 +38,7 @@ class CacheEntry:
         return self.last_used or self.created
 
 
-def entries(engine: ContainerEngine, usage: Usage) -> list[CacheEntry]:
+def entries(engine: CacheStore, usage: Usage) -> list[CacheEntry]:
     """Every cache layer and volume; a layer's size is its own, not its base image's too."""
     layers = engine.images(f"{CACHE_KIND}=layer")
     own = engine.image_sizes() if layers else {}
@@ -156,7 +156,7 @@ def prune(
     return 0
 
 
-def _remove(engine: ContainerEngine, entry: CacheEntry) -> None:
+def _remove(engine: CacheStore, entry: CacheEntry) -> None:
     if entry.kind == "layer":
         # by each tag: an image tagged for a registry too cannot be removed by id alone
         for reference in entry.tags or (entry.reference,):

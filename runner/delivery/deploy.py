@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from runner.delivery.approvals import Gate
-from runner.engine.api import ContainerEngine, ContainerSpec
+from runner.engine.api import Containers, ContainerSpec
 from runner.engine.labels import DEPLOYED_BY, ENVIRONMENT, SERVICE
 from runner.errors import DockstepError, EngineError
 from runner.execute import environment as variables
@@ -30,7 +30,7 @@ def previous_name(service: str) -> str:
 
 
 class Deployer:
-    def __init__(self, engine: ContainerEngine, run_id: str) -> None:
+    def __init__(self, engine: Containers, run_id: str) -> None:
         self._engine = engine
         self._run_id = run_id
 
@@ -116,7 +116,7 @@ class DeployJob:
 
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: Containers,
         *,
         settings: RunSettings,
         environments: tuple[Environment, ...],

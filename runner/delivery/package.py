@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from runner.delivery import registry
-from runner.engine.api import BuildRequest, ContainerEngine
+from runner.engine.api import BuildRequest, Images
 from runner.errors import DockstepError
 from runner.execute import environment
 from runner.execute.kinds import JobContext, Outcome
@@ -24,7 +24,7 @@ class Stopped(DockstepError):
 class PackageJob:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: Images,
         *,
         settings: RunSettings,
         revision: Revision,

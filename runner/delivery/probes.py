@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runner.engine.api import ContainerEngine
+from runner.engine.api import Containers
 from runner.model.pipeline import Baseline, CheckKind, HealthCheck
 from runner.model.results import Measurements
 
@@ -79,7 +79,7 @@ def tcp_probe(check: HealthCheck) -> Probe:
     return probe
 
 
-def command_probe(check: HealthCheck, engine: ContainerEngine, container: str) -> Probe:
+def command_probe(check: HealthCheck, engine: Containers, container: str) -> Probe:
     def probe() -> str | None:
         chunks: list[bytes] = []
         code = engine.exec(
@@ -97,7 +97,7 @@ def command_probe(check: HealthCheck, engine: ContainerEngine, container: str) -
     return probe
 
 
-def probe_for(check: HealthCheck, engine: ContainerEngine, container: str) -> Probe:
+def probe_for(check: HealthCheck, engine: Containers, container: str) -> Probe:
     if check.kind is CheckKind.HTTP:
         return http_probe(check)
     if check.kind is CheckKind.TCP:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import tenacity
 
-from runner.engine.api import ContainerEngine
+from runner.engine.api import Images
 from runner.errors import EngineError
 from runner.git import Revision
 from runner.model.pipeline import Package, RetryPolicy
@@ -112,7 +112,7 @@ def push_retrying(
 
 
 def push(
-    engine: ContainerEngine,
+    engine: Images,
     reference: str,
     policy: RetryPolicy,
     *,

@@ -7,14 +7,14 @@ import threading
 
 from runner.delivery import probes
 from runner.delivery.deploy import Deployer, DeployFailed
-from runner.engine.api import ContainerEngine
+from runner.engine.api import Containers
 from runner.execute.kinds import JobContext, Outcome
 from runner.model.pipeline import Baseline, Job, Verify
 from runner.model.results import Deployment, Measurements, Status
 
 
 class VerifyJob:
-    def __init__(self, engine: ContainerEngine, *, run_id: str) -> None:
+    def __init__(self, engine: Containers, *, run_id: str) -> None:
         self._engine = engine
         self._deployer = Deployer(engine, run_id)
         self._cancelled = threading.Event()

@@ -1,7 +1,9 @@
 """The container engine as dockstep needs it, in dockstep's own value types.
 
-`docker_engine.py` implements this with the Docker SDK; unit tests use a fake.
-Nothing above this line imports `docker`.
+One Protocol per role (`Containers`, `Images`, `Resources`), `ContainerEngine` the union
+of them; each consumer is typed by the roles it uses, so a fake (or another backend)
+for one role need not pretend to be the others. `engine/docker/` implements them with
+the Docker SDK; unit tests use a fake. Nothing above this line imports `docker`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class ContainerSpec:
     cpus: float | None = None
     pids: int | None = None
     privileged: bool = False
+    no_new_privileges: bool = False  # setuid/file capabilities cannot raise a process's rights
     ports: tuple[tuple[int, int], ...] = ()  # (host port, container port), on 127.0.0.1 only
 
 
@@ -45,8 +48,7 @@ class ContainerSpec:
 class ContainerState:
     running: bool
     exit_code: int | None
-    oom_killed: bool  # the engine saw the main process OOM-killed
-    oom_kills: int = 0  # OOM kills in the container's cgroup so far (steps run by exec)
+    oom_killed: bool  # the engine saw an OOM kill in the container
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,9 +90,8 @@ class ImageInfo:
     created: float  # seconds since the epoch
 
 
-class ContainerEngine(Protocol):
-    def ping(self) -> None:
-        """Raise EngineUnavailable when no engine answers."""
+class Images(Protocol):
+    """Images: found, pulled, built, committed, tagged, pushed, listed, removed."""
 
     def image_id(self, reference: str) -> str | None:
         """The local image id for a reference, or None when it is not present."""
@@ -104,9 +105,28 @@ class ContainerEngine(Protocol):
     def build(self, request: BuildRequest, log: OutputSink) -> str:
         """Build an image, streaming its output, and return its id."""
 
-    def create_network(self, name: str, labels: Pairs) -> str: ...
+    def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
+        """Snapshot a container's filesystem as an image tagged `tag`; return its id.
 
-    def remove_network(self, name: str) -> None: ...
+        The image keeps the command and entrypoint of `like` (the image the container
+        came from), not the container's own, and gains `labels`.
+        """
+
+    def tag(self, image: str, reference: str) -> None: ...
+
+    def push(self, reference: str, auth: tuple[str, str] | None = None) -> str:
+        """Push a tagged image (with user/password, else the Docker config's credentials);
+        return the digest the registry gave it."""
+
+    def images(self, label: str) -> list[ImageInfo]:
+        """Every image carrying `label` (NAME or NAME=VALUE)."""
+
+    def remove_image(self, reference: str) -> None:
+        """Remove an image; a no-op when it is gone."""
+
+
+class Containers(Protocol):
+    """Containers: created, started, streamed, exec'd into, inspected, stopped, removed."""
 
     def create(self, spec: ContainerSpec) -> str:
         """Create a container (not started); return its id."""
@@ -133,6 +153,10 @@ class ContainerEngine(Protocol):
 
     def state(self, container: str) -> ContainerState: ...
 
+    def oom_kills(self, container: str) -> int | None:
+        """The kernel's OOM-kill count of a running container's cgroup so far, exec'd
+        processes included; None when the container is not running."""
+
     def find(self, name: str) -> ContainerInfo | None:
         """The container with this name, running or not; None when there is none."""
 
@@ -147,29 +171,13 @@ class ContainerEngine(Protocol):
     def remove(self, container: str) -> None:
         """Remove a container (and its anonymous volumes); a no-op when it is gone."""
 
-    def labelled(self, label: str) -> list[Resource]:
-        """Every container, network and volume carrying `label`."""
 
-    def remove_resource(self, resource: Resource) -> None: ...
+class Resources(Protocol):
+    """What a run creates besides containers (networks, volumes), and the labelled sweep."""
 
-    def commit(self, container: str, *, tag: str, labels: Pairs, like: str) -> str:
-        """Snapshot a container's filesystem as an image tagged `tag`; return its id.
+    def create_network(self, name: str, labels: Pairs) -> str: ...
 
-        The image keeps the command and entrypoint of `like` (the image the container
-        came from), not the container's own, and gains `labels`.
-        """
-
-    def tag(self, image: str, reference: str) -> None: ...
-
-    def push(self, reference: str, auth: tuple[str, str] | None = None) -> str:
-        """Push a tagged image (with user/password, else the Docker config's credentials);
-        return the digest the registry gave it."""
-
-    def images(self, label: str) -> list[ImageInfo]:
-        """Every image carrying `label` (NAME or NAME=VALUE)."""
-
-    def remove_image(self, reference: str) -> None:
-        """Remove an image; a no-op when it is gone."""
+    def remove_network(self, name: str) -> None: ...
 
     def ensure_volume(self, name: str, labels: Pairs) -> bool:
         """Create a named volume unless it exists; True when it was created now."""
@@ -179,3 +187,27 @@ class ContainerEngine(Protocol):
 
     def volume_sizes(self) -> dict[str, int]:
         """Bytes used by each volume, by name (as far as the engine knows)."""
+
+    def labelled(self, label: str) -> list[Resource]:
+        """Every container, network and volume carrying `label`."""
+
+    def remove_resource(self, resource: Resource) -> None: ...
+
+    def close_run(self, run_id: str, timeout: float) -> bool:
+        """Refuse any further create labelled with this run, and wait (at most `timeout`
+        seconds) for those in flight to land, so a sweep after it misses nothing."""
+
+
+class JobEngine(Containers, Resources, Protocol):
+    """What a job's own containers need: containers, plus the volumes they mount."""
+
+
+class CacheStore(Images, Resources, Protocol):
+    """What the dependency cache keeps on the engine: layers (images) and volumes."""
+
+
+class ContainerEngine(Containers, Images, Resources, Protocol):
+    """The whole engine: every role, and whether it answers at all."""
+
+    def ping(self) -> None:
+        """Raise EngineUnavailable when no engine answers."""

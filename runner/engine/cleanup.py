@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.engine.api import ContainerEngine, Resource
+from runner.engine.api import Resource, Resources
 from runner.engine.labels import JOB, OWNER_HOST, OWNER_PID, OWNER_STARTED, RUN
 from runner.errors import EngineError
 from runner.model.pipeline import Pairs
@@ -70,14 +70,14 @@ def _removal_order(resources: list[Resource]) -> list[Resource]:
     return sorted(resources, key=lambda r: order[r.kind])
 
 
-def orphans(engine: ContainerEngine, host: str | None = None) -> list[Resource]:
+def orphans(engine: Resources, host: str | None = None) -> list[Resource]:
     """Resources of runs whose owner process is gone."""
     here = host or socket.gethostname()
     found = [r for r in engine.labelled(RUN) if not owner_alive(dict(r.labels), here)]
     return _removal_order(found)
 
 
-def remove(engine: ContainerEngine, resources: list[Resource]) -> list[str]:
+def remove(engine: Resources, resources: list[Resource]) -> list[str]:
     """Remove what can be removed; one refusal does not stop the rest. The refusals."""
     problems = []
     for resource in _removal_order(resources):
@@ -88,6 +88,17 @@ def remove(engine: ContainerEngine, resources: list[Resource]) -> list[str]:
     return problems
 
 
-def remove_run(engine: ContainerEngine, run_id: str) -> list[str]:
-    """Remove everything one run created, whatever state it is in; what could not go."""
-    return remove(engine, engine.labelled(f"{RUN}={run_id}"))
+CREATES_WAIT = 30.0  # seconds a sweep waits for the run's creates still in flight
+
+
+def remove_run(engine: Resources, run_id: str) -> list[str]:
+    """Remove everything one run created, whatever state it is in; what could not go.
+
+    Creates of the run still in flight are waited for first (and later ones refused), so
+    a container or network on its way when the run was cancelled is removed too.
+    """
+    settled = engine.close_run(run_id, CREATES_WAIT)
+    problems = remove(engine, engine.labelled(f"{RUN}={run_id}"))
+    if not settled:
+        problems.append(f"a create of run {run_id} was still in flight after {CREATES_WAIT:.0f}s")
+    return problems

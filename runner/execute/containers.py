@@ -1,4 +1,10 @@
-"""What a job's container looks like: mounts, user, env, limits, labels. Pure."""
+"""What a job's container looks like: mounts, user, env, limits, labels. Pure.
+
+Every job container is sandboxed by default (the README's "Safe defaults"): it cannot
+gain privileges through setuid binaries (`no-new-privileges`), and it holds at most
+`DEFAULT_PIDS` processes unless the job's `resources.pids` says otherwise, so a fork
+bomb in a step stops at its container instead of taking the host's process table.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from runner.model.pipeline import Job, Steps, pairs
 DOCKER_SOCKET = "/var/run/docker.sock"
 # Keeps the container alive between steps; every step is an exec into it.
 IDLE_COMMAND = ("sh", "-c", "while :; do sleep 3600; done")
+DEFAULT_PIDS = 4096  # a job's `resources.pids` raises or lowers it
 
 
 def shell(script: str) -> tuple[str, ...]:
@@ -61,8 +68,9 @@ def job_spec(
         user=settings.user,
         memory=steps.resources.memory,
         cpus=steps.resources.cpus,
-        pids=steps.resources.pids,
+        pids=pids_limit(steps),
         privileged=steps.privileged,
+        no_new_privileges=True,
     )
 
 
@@ -85,9 +93,14 @@ def install_spec(
         mounts=_mounts(settings, steps, volumes, workspace_read_only=True),
         memory=steps.resources.memory,
         cpus=steps.resources.cpus,
-        pids=steps.resources.pids,
+        pids=pids_limit(steps),
         privileged=steps.privileged,
+        no_new_privileges=True,
     )
+
+
+def pids_limit(steps: Steps) -> int:
+    return steps.resources.pids or DEFAULT_PIDS
 
 
 def host_user(uid: int, gid: int) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.engine.api import BuildRequest, ContainerEngine, OutputSink
+from runner.engine.api import BuildRequest, Images, OutputSink
 from runner.engine.labels import BUILD_CONTEXT
 from runner.errors import EngineError, ImageUnavailable
 from runner.execute import environment
@@ -61,7 +61,7 @@ class ResolvedImage:
 class ImageResolver:
     """Resolves each job's image once per run, even when parallel jobs share it."""
 
-    def __init__(self, engine: ContainerEngine, settings: RunSettings) -> None:
+    def __init__(self, engine: Images, settings: RunSettings) -> None:
         self._engine = engine
         self._settings = settings
         self._locks: dict[str, threading.Lock] = {}

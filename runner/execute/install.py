@@ -7,7 +7,7 @@ from dataclasses import replace
 from runner.cache import keys
 from runner.cache.keys import CacheKey
 from runner.cache.layers import CacheOutcome, LayerCache
-from runner.engine.api import ContainerEngine, ContainerSpec, Mount
+from runner.engine.api import ContainerSpec, JobEngine, Mount
 from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND, CACHE_PATH
 from runner.errors import DockstepError
 from runner.execute import containers, environment
@@ -29,7 +29,7 @@ class InstallFailed(DockstepError):
 
 
 class Installer:
-    def __init__(self, engine: ContainerEngine, settings: RunSettings, layers: LayerCache) -> None:
+    def __init__(self, engine: JobEngine, settings: RunSettings, layers: LayerCache) -> None:
         self._engine = engine
         self._settings = settings
         self._layers = layers
@@ -168,6 +168,8 @@ class Installer:
             workdir="/",
             mounts=(Mount(source=volume, target=VOLUME_PROBE_PATH),),
             user=ROOT,
+            pids=containers.DEFAULT_PIDS,
+            no_new_privileges=True,
         )
         container = self._engine.create(spec)
         try:

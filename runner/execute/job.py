@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from runner.engine.api import ContainerEngine
-from runner.errors import DockstepError
+from runner.engine.api import Containers
+from runner.errors import DockstepError, EngineLost, EngineUnavailable
 from runner.execute import artifacts
 from runner.execute.kinds import JobContext, Kinds, Outcome
 from runner.execute.slot import ContainerSlot
@@ -29,7 +29,7 @@ Clock = Callable[[], float]
 class JobRunner:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: Containers,
         *,
         kinds: Kinds,
         console: Console,
@@ -48,6 +48,7 @@ class JobRunner:
         self._slots: dict[str, ContainerSlot] = {}
         self._cancel_early: set[str] = set()
         self._cancelled = threading.Event()
+        self.engine_lost: EngineLost | None = None  # the engine stopped answering mid-run
 
     def cancel(self, job: str) -> None:
         """Stop a running job now; it ends as cancelled."""
@@ -76,6 +77,8 @@ class JobRunner:
             outcome = self._outcome(job, context)
             if job.artifacts and outcome.status is Status.PASSED:
                 archived = self._archive(job, log)
+        except EngineUnavailable as error:
+            outcome = self._lost(error, log)
         except DockstepError as error:
             # a container killed by a timeout or cancel can make the engine refuse a call
             status = slot.stopped_because or Status.FAILED
@@ -87,10 +90,26 @@ class JobRunner:
                 log.line(line)
             outcome = Outcome(status=Status.FAILED, reason=f"internal error: {error!r}")
         finally:
+            self._discard(slot, log)
             log.close()
-            slot.discard()
             self._slots.pop(job.name, None)
         return _allow(job, self._result(job, outcome, started, archived))
+
+    def _lost(self, error: EngineUnavailable, log: JobLog) -> Outcome:
+        """The engine stopped answering: the job failed (never passed), and so did the run."""
+        lost = error if isinstance(error, EngineLost) else EngineLost(str(error))
+        self.engine_lost = self.engine_lost or lost
+        log.line(f"error: {lost}")
+        return Outcome(status=Status.FAILED, reason=str(lost))
+
+    def _discard(self, slot: ContainerSlot, log: JobLog) -> None:
+        """Remove the job's container; an engine that is gone leaves it to the run's sweep."""
+        try:
+            slot.discard()
+        except EngineUnavailable as error:
+            self._lost(error, log)
+        except DockstepError as error:
+            log.line(f"warning: the job's container was left behind: {error}")
 
     def _outcome(self, job: Job, context: JobContext) -> Outcome:
         kind = self._kinds[type(job.action)]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 
-from runner.engine.api import ContainerEngine, ContainerSpec
+from runner.engine.api import Containers, ContainerSpec
 from runner.model.results import Status
 
 
 class ContainerSlot:
-    def __init__(self, engine: ContainerEngine, *, keep: bool = False) -> None:
+    def __init__(self, engine: Containers, *, keep: bool = False) -> None:
         self._engine = engine
         self._keep = keep
         self._lock = threading.Lock()
@@ -22,7 +22,6 @@ class ContainerSlot:
         self.stopped_because: Status | None = None
         self.stopped = threading.Event()  # set by stop(): waits end early
         self.step_only = False  # the stop came from a step's own timeout
-        self.oom_kills_seen = 0  # the cgroup counter when last read
 
     def create(self, spec: ContainerSpec) -> bool:
         """Create the current container, unless the job was stopped first."""

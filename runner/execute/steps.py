@@ -4,13 +4,19 @@ Steps are exec'd into the job's container (kept alive between them) so they shar
 filesystem like the lines of a CI job's shell. A job of one step that is not retried
 runs it as the container's own command instead: no exec is needed, and the engine
 itself sees an OOM kill.
+
+An exec'd step is charged only with the OOM kills of its own run: the cgroup's counter
+is read before and after it (from the host's files when the engine is local, so no
+engine round trip is paid per step). A child killed in step 1 that step 1 survived is
+step 1's, never a later step's that fails for its own reasons.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from runner.engine.api import ContainerEngine
+from runner.engine.api import Containers
+from runner.errors import EngineError
 from runner.execute import containers, environment
 from runner.execute.kinds import JobContext
 from runner.execute.settings import RunSettings
@@ -29,7 +35,7 @@ def single_shot(action: Steps) -> bool:
 class StepRunner:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: Containers,
         settings: RunSettings,
         *,
         clock: Clock,
@@ -50,8 +56,30 @@ class StepRunner:
 
     def _step(self, job: Job, action: Steps, step: Step, context: JobContext) -> StepResult:
         slot, log = context.slot, context.log
+        assert slot.container is not None  # created before the first step
         log.line(f"$ {step.name}")
         started = self._clock()
+        before = None if single_shot(action) else self._engine.oom_kills(slot.container)
+        try:
+            code, attempts = self._attempts(job, action, step, context)
+        except EngineError as error:
+            return self._container_died(step, slot, error, started)
+        status = self._status(action, step, code, context)
+        return StepResult(
+            name=step.name,
+            status=status,
+            exit_code=code,
+            started_at=started,
+            finished_at=self._clock(),
+            attempts=attempts,
+            oom_killed=self._oom_killed(action, slot, code, before),
+        )
+
+    def _attempts(
+        self, job: Job, action: Steps, step: Step, context: JobContext
+    ) -> tuple[int, int]:
+        """Run the step, retried by its policy, within its timeout: (exit code, attempts)."""
+        slot, log = context.slot, context.log
         attempts = 0
         timer = context.deadline(step.timeout, step_only=True)
 
@@ -68,7 +96,7 @@ class StepRunner:
             )
 
         try:
-            code = retrying(
+            code: int = retrying(
                 step.retry,
                 should_retry=lambda c: c != 0 and not slot.stopped_because,
                 sleep=lambda seconds: _pause(slot, seconds),
@@ -77,6 +105,10 @@ class StepRunner:
         finally:
             if timer:
                 timer.cancel()
+        return code, attempts
+
+    def _status(self, action: Steps, step: Step, code: int, context: JobContext) -> Status:
+        slot, log = context.slot, context.log
         status = _status(step, code, slot)
         if (
             status is Status.TIMEOUT
@@ -87,15 +119,7 @@ class StepRunner:
             log.line(f"step {step.name!r} hit its timeout; allowed to fail, carrying on")
         elif status is Status.ALLOWED_FAILURE:
             log.line(f"step {step.name!r} exited {code}; allowed to fail, carrying on")
-        return StepResult(
-            name=step.name,
-            status=status,
-            exit_code=code,
-            started_at=started,
-            finished_at=self._clock(),
-            attempts=attempts,
-            oom_killed=code != 0 and not slot.stopped_because and self._oom_since(slot),
-        )
+        return status
 
     def _execute(self, job: Job, action: Steps, step: Step, context: JobContext) -> int:
         slot, log = context.slot, context.log
@@ -116,17 +140,39 @@ class StepRunner:
             output=log.write,
         )
 
-    def _oom_since(self, slot: ContainerSlot) -> bool:
-        """Whether the kernel OOM-killed something in the container since we last asked.
+    def _oom_killed(
+        self, action: Steps, slot: ContainerSlot, code: int, before: int | None
+    ) -> bool:
+        """Whether the kernel OOM-killed something of this step while it ran."""
+        assert slot.container is not None
+        if single_shot(action):  # the engine flags its main process; asked only on failure
+            failed = code != 0 and not slot.stopped_because
+            return failed and self._engine.state(slot.container).oom_killed
+        after = self._engine.oom_kills(slot.container)
+        if after is None:  # the container ended with the step: its flag is all that is left
+            return not slot.stopped_because and self._engine.state(slot.container).oom_killed
+        return before is not None and after > before
 
-        Asked only after a failed step: the engine flags its main process, and the
-        cgroup's counter (cumulative) covers steps run by exec.
-        """
+    def _container_died(
+        self, step: Step, slot: ContainerSlot, error: EngineError, started: float
+    ) -> StepResult:
+        """An exec refused because the job's container had stopped: say why, from its state
+        (an OOM kill, an exit code), rather than the engine's "is not running"."""
         assert slot.container is not None
         state = self._engine.state(slot.container)
-        fresh = state.oom_kills > slot.oom_kills_seen
-        slot.oom_kills_seen = state.oom_kills
-        return state.oom_killed or fresh
+        if state.running or slot.stopped_because:
+            raise error
+        why = "it was OOM-killed" if state.oom_killed else f"it exited {state.exit_code}"
+        return StepResult(
+            name=step.name,
+            status=Status.FAILED,
+            exit_code=state.exit_code,
+            started_at=started,
+            finished_at=self._clock(),
+            attempts=1,
+            oom_killed=state.oom_killed,
+            reason=f"the job's container stopped before step {step.name!r} could run: {why}",
+        )
 
     def _skipped(self, step: Step) -> StepResult:
         now = self._clock()

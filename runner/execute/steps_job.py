@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from runner.engine.api import ContainerEngine, Mount
+from runner.engine.api import JobEngine, Mount
 from runner.execute import artifacts, containers, environment
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer, InstallFailed
@@ -19,7 +19,7 @@ from runner.model.results import Status, StepResult
 class StepsJob:
     def __init__(
         self,
-        engine: ContainerEngine,
+        engine: JobEngine,
         *,
         images: ImageResolver,
         installer: Installer,
@@ -105,6 +105,8 @@ def _outcome(
         return Status.TIMEOUT, failed.exit_code, f"step {failed.name!r} hit a timeout"
     if slot.stopped_because is Status.CANCELLED:
         return Status.CANCELLED, failed.exit_code, "cancelled"
+    if failed.reason:
+        return Status.FAILED, failed.exit_code, failed.reason
     if failed.oom_killed:
         limit = action.resources.memory
         why = f"step {failed.name!r} ran out of memory (OOM-killed, limit {limit} bytes)"

@@ -30,7 +30,8 @@ class StepResult:
     started_at: float
     finished_at: float
     attempts: int = 1
-    oom_killed: bool = False
+    oom_killed: bool = False  # something the step ran was OOM-killed while it ran
+    reason: str | None = None  # why it failed, when its exit code does not say
 
     @property
     def duration(self) -> float:

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from runner.engine import labels
-from runner.engine.api import BuildRequest, ContainerEngine, ContainerSpec
+from runner.engine.api import (
+    BuildRequest,
+    ContainerEngine,
+    Containers,
+    ContainerSpec,
+    Images,
+    Resources,
+)
+from runner.engine.docker import cgroup
 from runner.engine.docker.engine import DockerEngine
 from runner.errors import EngineError
 from tests.fake_engine import FakeEngine
@@ -129,6 +137,79 @@ def test_labelled_finds_containers_and_networks_and_removes_them(
     for resource in sorted(found, key=lambda r: r.kind):  # containers before networks
         engine.remove_resource(resource)
     assert engine.labelled(label) == []
+
+
+def test_the_oom_counter_is_read_while_running_and_unknown_once_stopped(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    try:
+        engine.start(container)
+        assert engine.oom_kills(container) == 0
+        engine.kill(container)
+        assert engine.oom_kills(container) is None
+    finally:
+        engine.remove(container)
+
+
+def test_a_local_engine_s_oom_counter_costs_no_round_trip(tiny_image: str, label: str) -> None:
+    """Read from the host's cgroup files: this machine's layout must be one `cgroup` knows."""
+    engine = DockerEngine()
+    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    try:
+        engine.start(container)
+        found = cgroup.counter_file(container)
+        assert found is not None, "no cgroup layout of cgroup.LAYOUTS matches this engine"
+        assert cgroup.read_oom_kills(found) == 0
+    finally:
+        engine.remove(container)
+        engine.close()
+
+
+def test_a_closed_run_gets_no_more_containers_networks_or_volumes(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    key, _, value = label.partition("=")
+    assert engine.close_run(value, timeout=1)
+    with pytest.raises(EngineError):
+        engine.create(spec(tiny_image, label, ("true",)))
+    with pytest.raises(EngineError):
+        engine.create_network(f"contract-{value}", ((key, value),))
+    with pytest.raises(EngineError):
+        engine.ensure_volume(f"contract-{value}", ((key, value),))
+    assert engine.labelled(label) == []
+
+
+def test_a_volume_is_created_once_found_by_its_labels_and_removed(
+    engine: ContainerEngine, label: str
+) -> None:
+    key, _, value = label.partition("=")
+    name = f"contract-{value}"
+    try:
+        assert engine.ensure_volume(name, ((key, value),)) is True
+        assert engine.ensure_volume(name, ((key, value),)) is False
+        found = engine.labelled(label)
+        assert [(r.kind, r.name) for r in found] == [("volume", name)]
+        assert name in engine.volume_sizes()
+        engine.remove_resource(found[0])
+        assert engine.labelled(label) == []
+    finally:
+        for resource in engine.labelled(label):
+            engine.remove_resource(resource)
+
+
+def test_each_role_is_played_by_both_engines() -> None:
+    """mypy holds the roles (a missing or mistyped method fails `make check`); at run time
+    every method a role Protocol names must exist on both engines."""
+    fake: ContainerEngine = FakeEngine()
+    real: ContainerEngine = DockerEngine()
+    roles: tuple[type[object], ...] = (Containers, Images, Resources, ContainerEngine)
+    for role in roles:
+        methods = {n for n, v in vars(role).items() if callable(v) and not n.startswith("_")}
+        assert methods, role
+        for engine in (fake, real):
+            missing = [m for m in methods if not callable(getattr(engine, m, None))]
+            assert not missing, f"{type(engine).__name__} lacks {role.__name__}: {missing}"
 
 
 def test_a_step_silent_for_longer_than_the_request_timeout_still_finishes(

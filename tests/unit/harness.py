@@ -9,6 +9,7 @@ from pathlib import Path
 from runner import session
 from runner.cancel import CancelToken
 from runner.engine import labels
+from runner.engine.inflight import InFlight
 from runner.execute.settings import RunSettings
 from runner.git import Revision
 from runner.model.pipeline import Pairs
@@ -87,6 +88,7 @@ def run_pipeline(
     token: CancelToken | None = None,
 ) -> Outcome:
     engine.present.setdefault(IMAGE, "sha256:" + "1" * 64)
+    engine.in_flight = InFlight()  # every run here is r1: a rerun must not find it closed
     stream = io.StringIO()
     loaded = pipeline(text, tmp_path)
     request = session.RunRequest(

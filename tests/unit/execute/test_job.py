@@ -139,3 +139,40 @@ def test_a_job_timeout_is_not_excused_by_allow_failure_on_the_step(tmp_path: Pat
     result = run_pipeline(text, tmp_path, engine).results["j"]
     assert result.status is Status.TIMEOUT
     assert [s.status for s in result.steps] == [Status.TIMEOUT, Status.SKIPPED]
+
+
+def test_an_oom_kill_is_charged_to_the_step_it_happened_in(tmp_path: Path) -> None:
+    engine = FakeEngine(
+        script=lambda c: (137, b"") if c == "suicide" else (0, b""), oom_steps={"hungry child"}
+    )
+    text = "jobs:\n  j: {steps: [hungry child, suicide]}\n"
+    result = run_pipeline(text, tmp_path, engine).results["j"]
+    assert [(s.status, s.oom_killed) for s in result.steps] == [
+        (Status.PASSED, True),
+        (Status.FAILED, False),
+    ]
+    assert result.reason == "step 'suicide' exited 137"
+
+
+def test_a_container_that_died_between_steps_is_reported_with_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine()
+
+    def script(command: str) -> tuple[int, bytes]:
+        if command == "kill the container":
+            engine.died["dockstep-r1-j"] = 137
+        return 0, b""
+
+    engine.script = script
+    text = "jobs:\n  j: {steps: [kill the container, next, last]}\n"
+    result = run_pipeline(text, tmp_path, engine).results["j"]
+    assert [(s.name, s.status, s.exit_code) for s in result.steps] == [
+        ("kill the container", Status.PASSED, 0),
+        ("next", Status.FAILED, 137),
+        ("last", Status.SKIPPED, None),
+    ]
+    assert result.status is Status.FAILED
+    assert result.reason == (
+        "the job's container stopped before step 'next' could run: it exited 137"
+    )
