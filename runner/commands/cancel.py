@@ -1,0 +1,22 @@
+"""`dockstep cancel RUN`: stop a run of the service (queued: it never starts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import click
+
+from runner import paths
+from runner.errors import UsageError
+from runner.service import client
+from runner.service.service import service_dir
+
+
+def cancel(environ: Mapping[str, str], run_id: int) -> int:
+    status, body = client.post(
+        service_dir(paths.state_dir(environ)), environ, f"/api/runs/{run_id}/cancel"
+    )
+    if status >= 400:
+        raise UsageError(f"run {run_id}: {body.get('error', f'the service answered {status}')}")
+    click.echo(f"run {run_id}: cancel {body.get('cancel', 'asked')}")
+    return 0
