@@ -71,7 +71,7 @@ def test_a_pushed_run_appears_streams_its_log_and_is_cancelled_from_the_page(
     assert commit[:12] in row.text and "pipelines/ci.yml" in row.text  # auto-refreshed
     row.click()
     job = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, '[data-job="ticking"]'))
-    wait.until(lambda b: "running" in job.get_attribute("class").split())
+    wait.until(lambda b: "running" in (job.get_attribute("class") or "").split())
     job.click()
     log = browser.find_element(By.ID, "log")
     wait.until(lambda b: "tick 3" in log.text)
