@@ -85,12 +85,17 @@ def run_pipeline(
     secrets: tuple[tuple[str, str], ...] = (),
     use_cache: bool = True,
     token: CancelToken | None = None,
+    reuse: tuple[JobResult, ...] = (),
 ) -> Outcome:
     engine.present.setdefault(IMAGE, "sha256:" + "1" * 64)
     stream = io.StringIO()
     loaded = pipeline(text, tmp_path)
     request = session.RunRequest(
-        pipeline=tmp_path / loaded.path, workers=workers, keep_going=keep_going, use_cache=use_cache
+        pipeline=tmp_path / loaded.path,
+        workers=workers,
+        keep_going=keep_going,
+        use_cache=use_cache,
+        reuse=reuse,
     )
     result = session.run(
         prepared(text, tmp_path, secrets=secrets, request=request),
