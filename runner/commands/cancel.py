@@ -13,10 +13,9 @@ from runner.service.service import service_dir
 
 
 def cancel(environ: Mapping[str, str], run_id: int) -> int:
-    status, body = client.post(
-        service_dir(paths.state_dir(environ)), environ, f"/api/runs/{run_id}/cancel"
-    )
+    home = service_dir(paths.state_dir(environ))
+    status, body = client.post(home, environ, f"/api/runs/{run_id}/cancel")
     if status >= 400:
-        raise UsageError(f"run {run_id}: {body.get('error', f'the service answered {status}')}")
+        raise UsageError(str(body.get("error", f"the service answered {status}")))
     click.echo(f"run {run_id}: cancel {body.get('cancel', 'asked')}")
     return 0

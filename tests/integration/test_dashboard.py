@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -67,13 +68,14 @@ def test_a_pushed_run_appears_streams_its_log_and_is_cancelled_from_the_page(
     assert not browser.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
 
     run_id = service.hook(push_body(commit), "d-browser").json()["run"]
-    row = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, f'tr[data-run="{run_id}"]'))
-    assert commit[:12] in row.text and "pipelines/ci.yml" in row.text  # auto-refreshed
-    row.click()
-    job = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, '[data-job="ticking"]'))
-    wait.until(lambda b: "running" in (job.get_attribute("class") or "").split())
-    job.click()
-    log = browser.find_element(By.ID, "log")
+    row = f'tr[data-run="{run_id}"]'
+    wait.until(lambda b: commit[:12] in _text(b, row))  # the list refreshes itself
+    assert "pipelines/ci.yml" in _text(browser, row)
+    wait.until(lambda b: _click(b, row))
+    job = '[data-job="ticking"]'
+    wait.until(lambda b: "running" in _text(b, job))
+    wait.until(lambda b: _click(b, job))
+    log = browser.find_element(By.ID, "log")  # kept across refreshes
     wait.until(lambda b: "tick 3" in log.text)
     seen = _ticks(log.text)
     wait.until(lambda b: _ticks(log.text) >= seen + 5)  # more lines arrive while it runs
@@ -84,6 +86,23 @@ def test_a_pushed_run_appears_streams_its_log_and_is_cancelled_from_the_page(
     wait.until(lambda b: status.text == "cancelled")
     assert service.finished(run_id)["status"] == "cancelled"
     assert _ticks(log.text) < 600
+
+
+def _text(browser: WebDriver, selector: str) -> str:
+    """The element's text now; "" while it is missing or being redrawn (the page refreshes
+    its lists every 2 s, which replaces their elements)."""
+    try:
+        return str(browser.find_element(By.CSS_SELECTOR, selector).text)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
+def _click(browser: WebDriver, selector: str) -> bool:
+    try:
+        browser.find_element(By.CSS_SELECTOR, selector).click()
+    except (NoSuchElementException, StaleElementReferenceException):
+        return False
+    return True
 
 
 def _ticks(text: str) -> int:

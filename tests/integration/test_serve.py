@@ -51,6 +51,11 @@ def test_only_signed_first_deliveries_start_runs(workspace: Workspace, served: S
     assert accepted.status_code == 202, accepted.text
     assert service.hook(body, "d-1").status_code == 409  # the same delivery again
     assert service.hook(body, "d-2").status_code == 409  # the same body under a new id
+    gitlab = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "not the secret"}
+    wrong = requests.post(f"{service.url}/hooks/gitlab", data=body, headers=gitlab, timeout=30)
+    assert wrong.status_code == 401
+    huge = service.hook(b"{" + b" " * (1024 * 1024 + 1) + b"}", "d-huge")
+    assert huge.status_code == 413
     unknown = push_body("f" * 40, x=1)
     assert service.hook(unknown, "d-3").status_code == 422  # not a commit of the remote
     run = service.finished(accepted.json()["run"])
