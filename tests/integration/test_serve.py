@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -62,6 +64,27 @@ def test_only_signed_first_deliveries_start_runs(workspace: Workspace, served: S
     assert run["status"] == "passed"
     assert run["commit"] == commit and run["event"] == "push" and run["branch"] == "main"
     assert [r["id"] for r in service.runs()] == [run["id"]]  # nothing else started
+
+
+def test_a_second_service_on_the_same_state_folder_is_refused(
+    workspace: Workspace, served: Serve
+) -> None:
+    first_commit(workspace)
+    service = served()
+    command = [sys.executable, "-m", "runner.cli", "serve", "--listen", "127.0.0.1:1"]
+    env = service.env()
+    second = subprocess.run(
+        command,
+        cwd=workspace.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 3, second.stderr
+    assert "another dockstep service" in second.stderr
+    assert service.runs() == []  # the first one still answers
 
 
 def _send_with_signature_of(service: Served, body: bytes, signed: bytes, delivery: str) -> Any:
