@@ -9,7 +9,7 @@ import click
 from runner import paths
 from runner.errors import UsageError
 from runner.service import client
-from runner.service.service import service_dir
+from runner.service.access import service_dir
 
 
 def cancel(environ: Mapping[str, str], run_id: int) -> int:

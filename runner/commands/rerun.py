@@ -20,8 +20,8 @@ from runner.commands.runs import history
 from runner.errors import UsageError
 from runner.model.events import EventSource
 from runner.service import client, recording
+from runner.service.access import service_dir
 from runner.service.records import RunDetail
-from runner.service.service import service_dir
 
 
 def rerun(

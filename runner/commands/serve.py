@@ -18,8 +18,9 @@ from runner import git, paths
 from runner.engine.docker.engine import DockerEngine
 from runner.errors import UsageError
 from runner.service import access
+from runner.service.access import service_dir
 from runner.service.app import serve as serve_http
-from runner.service.service import Service, Settings, service_dir
+from runner.service.service import Service, Settings
 
 SECRET_ENV = "DOCKSTEP_WEBHOOK_SECRET"
 

@@ -16,9 +16,14 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+SERVICE_DIR = "service"  # below the state folder: mirror.git, work/, logs/, token
 TOKEN_ENV = "DOCKSTEP_SERVICE_TOKEN"
 TOKEN_FILE = "token"
 ADDRESS_FILE = "service.json"
+
+
+def service_dir(state_dir: Path) -> Path:
+    return state_dir / SERVICE_DIR
 
 
 def token(home: Path, environ: Mapping[str, str]) -> str:

@@ -26,6 +26,7 @@ from runner.errors import DockstepError
 from runner.model.events import Event, EventKind
 from runner.model.results import JobResult
 from runner.service import approving, recording, selection, webhooks
+from runner.service.access import service_dir
 from runner.service.history import History, history_path
 from runner.service.launcher import Launch, Launcher, SessionLauncher, log_dir_of
 from runner.service.lock import ServiceLock
@@ -36,7 +37,6 @@ from runner.service.schedules import ScheduleBook, ScheduleEntry, utc_now
 from runner.service.webhooks import Hook, HookKind, Rejected
 
 log = logging.getLogger("dockstep.service")
-SERVICE_DIR = "service"  # below the state folder: mirror.git, work/, logs/, token
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,10 +51,6 @@ class Settings:
 class Reply:
     status: int  # the HTTP status the app answers with
     body: Mapping[str, object]
-
-
-def service_dir(state_dir: Path) -> Path:
-    return state_dir / SERVICE_DIR
 
 
 class Service:
