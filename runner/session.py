@@ -10,6 +10,7 @@ about what a run would do.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets as random
 import shutil
@@ -37,13 +38,13 @@ from runner.execute.images import ImageResolver, ResolvedImage
 from runner.execute.install import Installer
 from runner.execute.job import JobRunner
 from runner.execute.kinds import Kinds
-from runner.execute.scheduler import Scheduler
+from runner.execute.scheduler import JobExecutor, Scheduler
 from runner.execute.settings import RunSettings
 from runner.execute.steps_job import StepsJob
 from runner.expr.interpolate import UndefinedVariable
 from runner.format.load import load_pipeline
 from runner.model.events import Event, EventKind
-from runner.model.pipeline import Deploy, Package, Pairs, Pipeline, Steps, Verify, pairs
+from runner.model.pipeline import Deploy, Job, Package, Pairs, Pipeline, Steps, Verify, pairs
 from runner.model.results import JobResult, Status
 from runner.output import Console
 from runner.plan.compose import upstream_variables
@@ -76,6 +77,10 @@ class RunRequest:
     approve: tuple[str, ...] = ()  # deploy jobs approved up front (--approve)
     interactive: bool = False  # someone can answer an approval while the run waits
     summary: bool = True  # print the table and verdict (an orchestrated run prints its own)
+    # For callers that keep their own records (the service, `rerun --failed`):
+    run_id: str | None = None  # None: made from the time
+    log_dir: Path | None = None  # None: the workspace's .dockstep/runs/<run id>
+    reuse: tuple[JobResult, ...] = ()  # an earlier run's results: those jobs do not run again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,7 +184,7 @@ def prepare(
     run_id: str | None = None,
 ) -> Prepared:
     """Resolve, read secrets and check everything a run would otherwise find out mid-way."""
-    resolved = resolve(request, cwd, run_id=run_id)
+    resolved = resolve(request, cwd, run_id=run_id or request.run_id)
     # a cache key never includes secrets: `cache key` must work without them, and a
     # pipeline the event does not trigger runs nothing that needs them
     wanted = secrets and resolved.triggered
@@ -203,7 +208,7 @@ def prepare(
         resolved=resolved,
         settings=settings,
         mask=Masker.of([*values.values(), *(auth[1:] if auth else ())]),
-        run_dir=paths.run_dir(resolved.workspace, resolved.run_id),
+        run_dir=request.log_dir or paths.run_dir(resolved.workspace, resolved.run_id),
         state_dir=state,
         approvals=paths.approvals_dir(state, resolved.run_id),
         keep=environ.get(cleanup.KEEP_ENV, "").lower() in ("1", "true", "yes"),
@@ -288,6 +293,16 @@ def cache_key(prepared: Prepared, job_name: str, engine: ContainerEngine) -> tup
 def approve(environ: Mapping[str, str], run_id: str, job: str) -> Path:
     """Approve a deploy of a run on this machine that waits for it (or will)."""
     return approvals.approve(paths.approvals_root(paths.state_dir(environ)), run_id, job)
+
+
+def awaiting_approval(environ: Mapping[str, str], run_id: str) -> tuple[str, ...]:
+    """The deploy jobs of a run still going that wait for an approval nobody gave yet."""
+    folder = paths.approvals_dir(paths.state_dir(environ), run_id)
+    try:
+        gated = json.loads((folder / approvals.GATED).read_text())
+    except (OSError, ValueError):
+        return ()  # the run has ended (its folder is gone) or has no gated job
+    return tuple(job for job in gated if not approvals.approval_file(folder, job).exists())
 
 
 # ---------------------------------------------------------------- the context of a run
@@ -464,13 +479,34 @@ def _execute(
     )
     console.prefix_width([p.name for p in resolved.plan.jobs])
     request = resolved.request
+    executor = _Reusing(runner, {r.name: r for r in request.reuse}) if request.reuse else runner
     scheduler = Scheduler(
-        runner, workers=request.workers, keep_going=request.keep_going, clock=time.time
+        executor, workers=request.workers, keep_going=request.keep_going, clock=time.time
     )
     results = scheduler.run(resolved.plan, token)
     if runner.engine_lost:
         lost.append(runner.engine_lost)
     return results, scheduler.interrupted
+
+
+class _Reusing:
+    """Hands back an earlier run's result for the jobs it holds and runs the others:
+    `rerun --failed` keeps what passed (and its outputs, which downstream jobs read from
+    the result) and runs only the failed jobs and what depends on them."""
+
+    def __init__(self, runner: JobExecutor, reused: Mapping[str, JobResult]) -> None:
+        self._runner = runner
+        self._reused = reused
+
+    def run(self, job: Job, inputs: Mapping[str, JobResult]) -> JobResult:
+        found = self._reused.get(job.name)
+        return found if found is not None else self._runner.run(job, inputs)
+
+    def cancel(self, job: str) -> None:
+        self._runner.cancel(job)
+
+    def cancel_all(self) -> None:
+        self._runner.cancel_all()
 
 
 @contextmanager

@@ -25,3 +25,9 @@ if ! command -v docker-registry >/dev/null 2>&1; then
 fi
 images/bootstrap.sh tiny >/dev/null
 images/bootstrap.sh debian >/dev/null
+# The dashboard's browser test drives Debian's headless Chromium with its chromedriver
+# (selenium never downloads a driver: the test names /usr/bin/chromedriver).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "setup: installing chromium and chromium-driver" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+fi

@@ -1,8 +1,14 @@
 """`dockstep run`: the session on the local engine, with the terminal as its console;
-`dockstep run --all`: the orchestration of every pipeline the event triggers."""
+`dockstep run --all`: the orchestration of every pipeline the event triggers.
+
+A single-pipeline run is recorded in the local run history (the service's, in the state
+folder) so that `dockstep runs`, `logs` and `rerun --failed` see it; the session itself
+records nothing.
+"""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
@@ -11,14 +17,27 @@ from runner import git, orchestrate, pipelines, session
 from runner.cancel import CancelToken
 from runner.engine.docker.engine import DockerEngine
 from runner.output import default_console
+from runner.service import recording
 
 
 def run(
     request: session.RunRequest, environ: Mapping[str, str], cwd: Path, token: CancelToken
 ) -> int:
     prepared = session.prepare(request, environ, cwd)
-    with closing(DockerEngine()) as engine:
-        result = session.run(prepared, engine=engine, console=default_console(environ), token=token)
+    history = recording.open_history(environ)
+    try:
+        run_id = None
+        if history is not None:
+            run_id = recording.start_cli_run(history, prepared, f"cli {_user()}")
+        with closing(DockerEngine()) as engine:
+            result = session.run(
+                prepared, engine=engine, console=default_console(environ), token=token
+            )
+        if history is not None and run_id is not None:
+            recording.finish_cli_run(history, run_id, result)
+    finally:
+        if history is not None:
+            history.close()
     return result.exit_code
 
 
@@ -41,3 +60,10 @@ def run_all(
             token=token,
         )
     return result.exit_code
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -30,6 +30,7 @@ from runner.model.results import JobResult
 from runner.service import rows
 from runner.service.migrations import HistoryError, migrate
 from runner.service.records import (
+    PENDING,
     ApprovalRecord,
     RunDetail,
     RunRecord,
@@ -99,19 +100,20 @@ class History:
         event: Event,
         requested_by: str = "",
         report_dir: str = "",
+        session_runs: Mapping[str, str] | None = None,
     ) -> RunRecord:
         """Record a run as queued; its id is the order runs were created in."""
         values = (
             json.dumps(list(pipelines)),
             *(event.kind.value, event.source.value, event.ref, event.branch, event.tag),
             *(event.base, event.commit, event.delivery, RunStatus.QUEUED.value),
-            *(self._now(), report_dir, requested_by),
+            *(self._now(), report_dir, requested_by, json.dumps(dict(session_runs or {}))),
         )
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO runs (pipelines, event, source, ref, branch, tag, base, commit_sha,"
-                " delivery, status, created_at, report_dir, requested_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " delivery, status, created_at, report_dir, requested_by, session_runs)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
             run_id = cursor.lastrowid
@@ -149,6 +151,18 @@ class History:
             db.executemany(
                 f"INSERT OR REPLACE INTO jobs ({rows.JOB_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+
+    def plan_jobs(self, run_id: int, pipeline: str, jobs: Iterable[tuple[str, str, str]]) -> None:
+        """Record a pipeline's planned jobs (name, stage, log path) as pending, before they
+        run: the dashboard draws the graph and follows the logs from these rows."""
+        values = [(run_id, pipeline, name, stage, PENDING, log) for name, stage, log in jobs]
+        with self._write() as db:
+            self._require(db, run_id)
+            db.executemany(
+                "INSERT OR REPLACE INTO jobs (run_id, pipeline, name, stage, status, log_path)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 values,
             )
 

@@ -78,6 +78,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (pipeline, cron, tz)
     );
     """,
+    """
+    -- a JSON object: pipeline -> the session's run id (its containers' label, its approvals)
+    ALTER TABLE runs ADD COLUMN session_runs TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 

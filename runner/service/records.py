@@ -9,6 +9,8 @@ from enum import StrEnum
 from runner.model.events import EventKind, EventSource
 from runner.model.results import JobResult, pipeline_passed
 
+PENDING = "pending"  # a planned job's status until its result is recorded
+
 
 class RunStatus(StrEnum):
     QUEUED = "queued"
@@ -44,8 +46,15 @@ class RunRecord:
     created_at: float
     started_at: float | None
     finished_at: float | None
-    report_dir: str
+    report_dir: str  # the run's logs: <pipeline>/<job>.log below it
     requested_by: str
+    session_runs: tuple[tuple[str, str], ...] = ()  # pipeline -> the session's run id
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

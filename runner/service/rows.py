@@ -11,7 +11,7 @@ from runner.service.records import ApprovalRecord, JobRecord, RunRecord, RunStat
 
 RUN_COLUMNS = (
     "id, pipelines, event, source, ref, branch, tag, base, commit_sha, delivery, status,"
-    " created_at, started_at, finished_at, report_dir, requested_by"
+    " created_at, started_at, finished_at, report_dir, requested_by, session_runs"
 )
 JOB_COLUMNS = (
     "run_id, pipeline, name, stage, status, started_at, finished_at, duration, exit_code,"
@@ -39,6 +39,7 @@ def run(row: Row) -> RunRecord:
         finished_at=row[13],
         report_dir=row[14],
         requested_by=row[15],
+        session_runs=tuple(json.loads(row[16]).items()),
     )
 
 

@@ -23,6 +23,7 @@ from tests.integration.fixtures.engine import (
     owners,
     tiny_image,
 )
+from tests.integration.fixtures.service import served
 from tests.integration.fixtures.workspace import workspace
 from tests.integration.proxy import proxy  # a registry that answers chosen statuses
 from tests.integration.registry import registry  # the real distribution registry
@@ -38,6 +39,7 @@ FIXTURES = (
     owners,
     proxy,
     registry,
+    served,
     tiny_image,
     workspace,
 )

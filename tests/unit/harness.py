@@ -86,13 +86,18 @@ def run_pipeline(
     secrets: tuple[tuple[str, str], ...] = (),
     use_cache: bool = True,
     token: CancelToken | None = None,
+    reuse: tuple[JobResult, ...] = (),
 ) -> Outcome:
     engine.present.setdefault(IMAGE, "sha256:" + "1" * 64)
     engine.in_flight = InFlight()  # every run here is r1: a rerun must not find it closed
     stream = io.StringIO()
     loaded = pipeline(text, tmp_path)
     request = session.RunRequest(
-        pipeline=tmp_path / loaded.path, workers=workers, keep_going=keep_going, use_cache=use_cache
+        pipeline=tmp_path / loaded.path,
+        workers=workers,
+        keep_going=keep_going,
+        use_cache=use_cache,
+        reuse=reuse,
     )
     result = session.run(
         prepared(text, tmp_path, secrets=secrets, request=request),

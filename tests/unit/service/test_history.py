@@ -268,3 +268,23 @@ def test_a_failing_migration_leaves_the_previous_version(tmp_path: Path) -> None
 def test_statements_split_where_sqlite_says() -> None:
     script = "INSERT INTO t VALUES ('a;b'); CREATE TABLE u (x);\n"
     assert migrations.statements(script) == ["INSERT INTO t VALUES ('a;b');", "CREATE TABLE u (x);"]
+
+
+def test_a_run_keeps_its_session_run_ids_and_its_planned_jobs_until_results(
+    history: History,
+) -> None:
+    record = history.create_run(
+        pipelines=["pipelines/ci.yml"], event=PUSH, session_runs={"pipelines/ci.yml": "s-1"}
+    )
+    assert record.session_runs == (("pipelines/ci.yml", "s-1"),)
+    history.plan_jobs(record.id, "pipelines/ci.yml", [("build", "test", "/logs/build.log")])
+    detail = history.get_run(record.id)
+    assert detail is not None
+    assert [(j.name, j.status, j.log_path) for j in detail.jobs] == [
+        ("build", "pending", "/logs/build.log")
+    ]
+    result = JobResult(name="build", stage="test", status=Status.PASSED, log_file="/logs/b.log")
+    history.record_jobs(record.id, [result], pipeline="pipelines/ci.yml")
+    detail = history.get_run(record.id)
+    assert detail is not None
+    assert [(j.name, j.status) for j in detail.jobs] == [("build", "passed")]
