@@ -39,6 +39,7 @@ class ContainerSpec:
     pids: int | None = None
     privileged: bool = False
     ports: tuple[tuple[int, int], ...] = ()  # (host port, container port), on 127.0.0.1 only
+    aliases: tuple[str, ...] = ()  # host names of the container on `network`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +48,7 @@ class ContainerState:
     exit_code: int | None
     oom_killed: bool  # the engine saw the main process OOM-killed
     oom_kills: int = 0  # OOM kills in the container's cgroup so far (steps run by exec)
+    health: str | None = None  # starting | healthy | unhealthy; None: the image has no check
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

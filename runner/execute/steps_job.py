@@ -7,6 +7,7 @@ from runner.execute import artifacts, containers
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
 from runner.execute.kinds import JobContext, Outcome
+from runner.execute.services import Services
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
 from runner.execute.steps import Clock, StepRunner, single_shot
@@ -28,6 +29,7 @@ class StepsJob:
         self._installer = installer
         self._settings = settings
         self._steps = StepRunner(engine, settings, clock=clock)
+        self._services = Services(engine, settings, images)
 
     def cancel(self) -> None:
         self._installer.cancel()
@@ -47,15 +49,23 @@ class StepsJob:
         )
         image = cached.image if cached else resolved.id
         cache = cached.result() if cached else None
-        single = single_shot(action)
-        spec = containers.job_spec(
-            self._settings, job, action, image, main_step=single, volumes=volumes + handed
-        )
-        if not slot.create(spec) or (not single and not slot.start()):
-            stopped = slot.stopped_because or Status.CANCELLED
-            return Outcome(status=stopped, image=image, cache=cache)
-        steps = self._steps.run_all(job, action, context)
-        status, code, reason = _outcome(action, slot, steps)
+        with self._services.around(job, action, context) as services:
+            single = single_shot(action)
+            spec = containers.job_spec(
+                self._settings,
+                job,
+                action,
+                image,
+                main_step=single,
+                volumes=volumes + handed,
+                network=services.network,
+            )
+            if not slot.create(spec) or (not single and not slot.start()):
+                stopped = slot.stopped_because or Status.CANCELLED
+                return Outcome(status=stopped, image=image, cache=cache)
+            steps = self._steps.run_all(job, action, context)
+            status, code, reason = _outcome(action, slot, steps)
+            services.failed = status is not Status.PASSED
         return Outcome(
             status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache
         )

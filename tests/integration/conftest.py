@@ -23,6 +23,7 @@ from tests.integration.fixtures.engine import (
     owners,
     tiny_image,
 )
+from tests.integration.fixtures.images import debian_image, postgres_image, python_image
 from tests.integration.fixtures.workspace import workspace
 from tests.integration.proxy import proxy  # a registry that answers chosen statuses
 from tests.integration.registry import registry  # the real distribution registry
@@ -31,12 +32,15 @@ FIXTURES = (
     cache_area,
     cache_tokens,
     deps,
+    debian_image,
     deliveries,
     engine,
     engine_answers,
     nothing_left_behind,
     owners,
+    postgres_image,
     proxy,
+    python_image,
     registry,
     tiny_image,
     workspace,

@@ -197,10 +197,18 @@ class DockerEngine:
                 labels=dict(spec.labels),
                 host_config=host_config,
                 ports=[port for _, port in spec.ports] or None,
+                networking_config=self._aliases(spec),
                 detach=True,
             ),
         )
         return str(created["Id"])
+
+    def _aliases(self, spec: ContainerSpec) -> dict[str, Any] | None:
+        """The container's host names on its network (a job's services)."""
+        if not spec.aliases:
+            return None
+        endpoint = self.api.create_endpoint_config(aliases=list(spec.aliases))
+        return {"EndpointsConfig": {spec.network: endpoint}}
 
     def start(self, container: str) -> None:
         _call("starting container", lambda: self.api.start(container))
@@ -249,6 +257,7 @@ class DockerEngine:
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
             oom_kills=self._oom_kills(container) if running else 0,
+            health=(state.get("Health") or {}).get("Status"),
         )
 
     def _oom_kills(self, container: str) -> int:
