@@ -62,14 +62,17 @@ def _service(doc: Doc, node: yaml.Node, path: str, alias: str) -> Service | None
     if fields is None:
         return None
     image = fields.get("image", read_image)
+    env = fields.get("env", read_env, ())
+    command = fields.get("command", read_text)
+    ready = fields.get("ready", read_ready, Readiness())  # read all, so all are reported
     if image is None:
         return None
     return Service(
         alias=alias,
         image=image,
-        env=fields.get("env", read_env, ()),
-        command=fields.get("command", read_text),
-        ready=fields.get("ready", read_ready, Readiness()),
+        env=env,
+        command=command,
+        ready=ready,
         position=doc.position(node),
     )
 

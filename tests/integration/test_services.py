@@ -103,9 +103,8 @@ def test_a_service_that_never_gets_ready_fails_the_job_before_its_steps(
 def test_a_service_image_without_a_healthcheck_is_refused_at_once(
     workspace: Workspace, postgres_image: str
 ) -> None:
-    pipeline(
-        workspace, postgres_image, db_job("test", postgres_image, "      - echo hi\n", "healthcheck")
-    )
+    job = db_job("test", postgres_image, "      - echo hi\n", "healthcheck")
+    pipeline(workspace, postgres_image, job)
     result = workspace.run("pipelines/ci.yml")
     assert result.code == 1, result
     assert "the image has no HEALTHCHECK" in result.jobs["test"]["reason"], result
