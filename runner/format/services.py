@@ -25,6 +25,7 @@ from runner.format.yamlnodes import (
     read_text,
     wrong,
 )
+from runner.model.pipeline import Pairs
 from runner.model.services import Readiness, ReadyKind, Service
 
 SERVICE_KEYS = frozenset({"image", "env", "command", "ready"})
@@ -62,7 +63,7 @@ def _service(doc: Doc, node: yaml.Node, path: str, alias: str) -> Service | None
     if fields is None:
         return None
     image = fields.get("image", read_image)
-    env = fields.get("env", read_env, ())
+    env: Pairs = fields.get("env", read_env, ())
     command = fields.get("command", read_text)
     ready = fields.get("ready", read_ready, Readiness())  # read all, so all are reported
     if image is None:
