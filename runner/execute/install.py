@@ -10,6 +10,7 @@ from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND, CACHE_PATH
 from runner.errors import DockstepError
 from runner.execute import containers, environment
 from runner.execute.images import ResolvedImage
+from runner.execute.outputs import Outputs
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
 from runner.model.pipeline import Install, Job, Steps, pairs
@@ -30,6 +31,7 @@ class Installer:
         self._engine = engine
         self._settings = settings
         self._layers = layers
+        self.outputs = Outputs(engine, settings)
 
     def cancel(self) -> None:
         """End waits for another run's install of the same layer."""
@@ -84,7 +86,8 @@ class Installer:
         slot: ContainerSlot,
         log: JobLog,
     ) -> str:
-        spec = containers.install_spec(self._settings, job, steps, image.id, volumes)
+        writable = self.outputs.for_install(job, steps)
+        spec = containers.install_spec(self._settings, job, steps, image.id, volumes + writable)
         if not slot.create(spec) or not slot.start():
             raise InstallFailed(job.name, "stopped before it started")
         assert slot.container is not None  # created just above
@@ -102,8 +105,12 @@ class Installer:
         if code != 0:
             raise InstallFailed(
                 job.name,
-                f"exited {code} (it runs with the workspace read-only: it must write outside it)",
+                f"exited {code} (it runs with the workspace read-only: it must write outside "
+                "it, or in the paths listed in install.outputs)",
             )
+        staging = None
+        if install.outputs:
+            staging = self._capture(job, steps, key, base=image.id, slot=slot, log=log)
         layer, warning = self._layers.store(
             key,
             container=slot.container,
@@ -112,9 +119,23 @@ class Installer:
             registry=steps.cache.registry,
         )
         slot.discard()
+        if staging:
+            self._engine.remove_image(staging)  # only untags it: the layer is built on it
+            self.outputs.drop_install_volumes(job, steps)
         if warning:
             log.line(f"warning: {warning}")
         return layer
+
+    def _capture(
+        self, job: Job, steps: Steps, key: CacheKey, *, base: str, slot: ContainerSlot, log: JobLog
+    ) -> str:
+        """Commit the install, then move its outputs into a container of that commit."""
+        assert slot.container is not None
+        staging = f"{key.layer_tag}-{self._settings.run_id}-staging"
+        self._engine.commit(slot.container, tag=staging, labels=(), like=base)
+        slot.discard()
+        self.outputs.capture(job, steps, staging, slot, log)
+        return staging
 
     def key(self, job: Job, steps: Steps, install: Install, image: ResolvedImage) -> CacheKey:
         return keys.install_key(

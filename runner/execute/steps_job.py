@@ -50,19 +50,22 @@ class StepsJob:
         image = cached.image if cached else resolved.id
         cache = cached.result() if cached else None
         with self._services.around(job, action, context) as services:
-            single = single_shot(action)
+            outputs = self._installer.outputs.for_steps(job, action)
+            # outputs handed to the host user need a chown before the first step
+            single = single_shot(action) and not (outputs and self._settings.user)
             spec = containers.job_spec(
                 self._settings,
                 job,
                 action,
                 image,
                 main_step=single,
-                volumes=volumes + handed,
+                volumes=volumes + handed + outputs,
                 network=services.network,
             )
             if not slot.create(spec) or (not single and not slot.start()):
                 stopped = slot.stopped_because or Status.CANCELLED
                 return Outcome(status=stopped, image=image, cache=cache)
+            self._installer.outputs.hand_over(action, slot)
             steps = self._steps.run_all(job, action, context)
             status, code, reason = _outcome(action, slot, steps)
             services.failed = status is not Status.PASSED

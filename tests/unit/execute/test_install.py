@@ -81,7 +81,7 @@ def test_a_failed_install_fails_the_job_and_stores_nothing(tmp_path: Path) -> No
     assert result.status.value == "failed"
     assert result.reason == (
         "job 'test': install exited 5 (it runs with the workspace read-only: it must write "
-        "outside it); no cache layer was stored"
+        "outside it, or in the paths listed in install.outputs); no cache layer was stored"
     )
     assert "commit" not in [c for c, _ in engine.calls]
     assert not any(c == "exec" and s == "run-tests" for c, s in engine.calls)
