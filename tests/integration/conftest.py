@@ -23,7 +23,11 @@ from tests.integration.fixtures.engine import (
     owners,
     tiny_image,
 )
-from tests.integration.fixtures.images import debian_image, postgres_image, python_image
+from tests.integration.fixtures.images import (
+    debian_image,
+    postgres_image,
+    python_image,
+)
 from tests.integration.fixtures.workspace import workspace
 from tests.integration.proxy import proxy  # a registry that answers chosen statuses
 from tests.integration.registry import registry  # the real distribution registry
