@@ -25,6 +25,7 @@ from tests.integration.fixtures.engine import (
 )
 from tests.integration.fixtures.images import (
     debian_image,
+    node_image,
     postgres_image,
     python_image,
 )
@@ -40,6 +41,7 @@ FIXTURES = (
     deliveries,
     engine,
     engine_answers,
+    node_image,
     nothing_left_behind,
     owners,
     postgres_image,
