@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from runner.cache import keys
 from runner.cache.keys import CacheKey
 from runner.cache.layers import CacheOutcome, LayerCache
@@ -9,11 +11,12 @@ from runner.engine.api import ContainerEngine, ContainerSpec, Mount
 from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND, CACHE_PATH
 from runner.errors import DockstepError
 from runner.execute import containers, environment
+from runner.execute import volumes as restore
 from runner.execute.images import ResolvedImage
 from runner.execute.outputs import Outputs
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
-from runner.model.pipeline import Install, Job, Steps, pairs
+from runner.model.pipeline import CacheVolume, Install, Job, Steps, pairs
 from runner.model.results import CacheStatus
 from runner.output import JobLog
 
@@ -65,7 +68,8 @@ class Installer:
                 raise InstallFailed(job.name, "was stopped while another run installed it")
             found = self._layers.lookup(key, None)  # a parallel run may have just stored it
             if found:
-                log.line(f"cache {found.status.value}: {key.short}; another run installed it")
+                who = "another job of this run" if self._layers.made_here(key) else "another run"
+                log.line(f"cache {found.status.value}: {key.short}; {who} installed it")
                 return found
             log.line(f"cache miss: {key.short}; installing")
             layer = self._install_and_commit(
@@ -147,7 +151,13 @@ class Installer:
             workspace=self._settings.workspace,
         )
 
-    def volumes(self, job: Job, steps: Steps, image: ResolvedImage) -> tuple[Mount, ...]:
+    def volumes(
+        self,
+        job: Job,
+        steps: Steps,
+        image: ResolvedImage,
+        note: Callable[[str], None] = lambda _line: None,
+    ) -> tuple[Mount, ...]:
         """The job's download-cache volumes, created (and made writable) when new."""
         mounts = []
         for volume in steps.cache.volumes:
@@ -161,11 +171,28 @@ class Installer:
                     CACHE_PATH: volume.path,
                 }
             )
-            if self._engine.ensure_volume(name, labels) and self._settings.user:
-                self._hand_over(job.name, name, image.id)
+            if self._engine.ensure_volume(name, labels):
+                self._restore(job, volume, name, image.id, note)
+                if self._settings.user:
+                    self._hand_over(job.name, name, image.id)
             self._layers.usage.touch(key.value)
             mounts.append(Mount(source=name, target=volume.path))
         return tuple(mounts)
+
+    def _restore(
+        self, job: Job, volume: CacheVolume, name: str, image: str, note: Callable[[str], None]
+    ) -> None:
+        """A new key's volume starts as a copy of the job's newest one at the same path."""
+        if not volume.restore or not self._layers.enabled:
+            return
+        usage = self._layers.usage
+        found = restore.newest_sibling(
+            self._engine, usage, job=job.name, path=volume.path, besides=name
+        )
+        if found is None:
+            return
+        restore.copy(self._engine, self._settings, image=image, source=found, to=name)
+        note(f"cache volume {volume.path}: new key, restored from {found}")
 
     def _hand_over(self, job: str, volume: str, image: str) -> None:
         """A new volume belongs to root: give it to the user the steps run as."""

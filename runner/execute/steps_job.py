@@ -38,7 +38,7 @@ class StepsJob:
         log, slot = context.log, context.slot
         resolved = self._images.resolve(job.name, action, log.write)
         _announce(action, context)
-        volumes = self._installer.volumes(job, action, resolved)
+        volumes = self._installer.volumes(job, action, resolved, log.line)
         handed = _handed_over(context)  # not for the install: not in its key
         cached = (
             self._installer.install(
