@@ -68,6 +68,7 @@ class BuildRequest:
     args: Pairs = ()
     target: str | None = None
     labels: Pairs = ()
+    files: Pairs = ()  # (path, text) added to the context; `dockerfile` may name one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from runner.engine.api import BuildRequest, ContainerEngine, OutputSink
 from runner.engine.labels import BUILD_CONTEXT
 from runner.errors import EngineError, ImageUnavailable
-from runner.execute import environment
+from runner.execute import builds, environment
 from runner.execute.settings import RunSettings
 from runner.model.pipeline import BuildSpec, ImageRef, PullPolicy, Steps
 from runner.paths import IGNORED
@@ -105,14 +105,16 @@ class ImageResolver:
     def _build_request(self, spec: BuildSpec) -> BuildRequest:
         context = (self._settings.workspace / spec.context).resolve()
         args = dict(environment.build_args(self._settings, spec.args))
-        return BuildRequest(
+        hashed = {**args, **builds.tag_inputs(self._settings)}  # what dockstep adds, too
+        request = BuildRequest(
             context=str(context),
             dockerfile=spec.dockerfile,
-            tag=build_tag(spec, context_hash(context, spec, args)),
+            tag=build_tag(spec, context_hash(context, spec, hashed)),
             args=tuple(sorted(args.items())),
             target=spec.target,
             labels=((BUILD_CONTEXT, spec.context),),
         )
+        return builds.prepare(request, self._settings)
 
     def _build(self, job: str, spec: BuildSpec, log: OutputSink) -> ResolvedImage:
         request = self._build_request(spec)
@@ -121,7 +123,10 @@ class ImageResolver:
         if present:
             return ResolvedImage(id=present, pinned=tag)
         log(f"building {spec.context} as {tag}\n".encode())
+        tail = builds.BuildTail(log)
         try:
-            return ResolvedImage(id=self._engine.build(request, log), pinned=tag)
+            return ResolvedImage(id=self._engine.build(request, tail), pinned=tag)
         except EngineError as error:
-            raise ImageUnavailable(job, f"build:{spec.context}", str(error)) from error
+            raise ImageUnavailable(
+                job, f"build:{spec.context}", tail.explain(str(error))
+            ) from error

@@ -20,3 +20,4 @@ class RunSettings:
     pipeline_env: Pairs = ()
     user: str | None = None  # uid:gid, or None to keep the image's user
     ca_bundle: Path | None = None
+    proxy: Pairs = ()  # the host's HTTP_PROXY, https_proxy, NO_PROXY… for image builds

@@ -28,6 +28,7 @@ from runner.engine.api import (
     OutputSink,
     Resource,
 )
+from runner.engine.docker import context
 from runner.errors import EngineError, EngineUnavailable
 from runner.model.pipeline import Pairs
 
@@ -143,10 +144,13 @@ class DockerEngine:
         return found
 
     def build(self, request: BuildRequest, log: OutputSink) -> str:
+        archive = context.archive(request.context, request.dockerfile, request.files)
         stream = _call(
             f"building {request.context}",
             lambda: self.api.build(
-                path=request.context,
+                path=None if archive else request.context,
+                fileobj=archive,
+                custom_context=archive is not None,
                 dockerfile=request.dockerfile,
                 tag=request.tag,
                 buildargs=dict(request.args),
