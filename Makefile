@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test unit integration lint ci bench clean lock delivery
+.PHONY: setup test unit integration lint ci bench clean lock delivery pyapp
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,10 @@ ci: setup
 delivery: setup
 	scripts/ensure-registry.sh
 	$(BIN)/dockstep run pipelines/delivery.yml --var BASE_IMAGE=$$(images/bootstrap.sh tiny)
+
+# The worked example: a uv project tested against a PostgreSQL service, in two cells.
+pyapp: setup
+	$(BIN)/dockstep run examples/pyapp/pipeline.yml --var BASE_IMAGE=$$(images/bootstrap.sh debian)
 
 bench: setup
 	$(BIN)/python bench/core.py
