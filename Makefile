@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test unit integration lint ci bench clean lock delivery services
+.PHONY: setup test unit integration lint ci bench clean lock delivery services pyapp
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +33,10 @@ delivery: setup
 # image push, all from `dockstep run --all` in a scratch git repository (examples/services).
 services: setup
 	PYTHON=$(BIN)/python scripts/services-example.sh
+
+# The worked example: a uv project tested against a PostgreSQL service, in two cells.
+pyapp: setup
+	$(BIN)/dockstep run examples/pyapp/pipeline.yml --var BASE_IMAGE=$$(images/bootstrap.sh debian)
 
 bench: setup
 	$(BIN)/python bench/core.py

@@ -33,6 +33,7 @@ from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
 from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
+from runner.execute.builds import proxy_variables
 from runner.execute.containers import host_user
 from runner.execute.images import ImageResolver, ResolvedImage
 from runner.execute.install import Installer
@@ -201,6 +202,7 @@ def prepare(
         pipeline_env=resolved.pipeline.env,
         user=host_user(os.getuid(), os.getgid()),
         ca_bundle=ca_bundle(request.ca_bundle, environ),
+        proxy=proxy_variables(environ),
     )
     _check_before_docker(resolved, settings)
     state = paths.state_dir(environ)

@@ -91,6 +91,8 @@ def install_key(
         ("workdir", workdir),
         *_files_inputs(workspace, files),
     ]
+    if install.outputs:  # absent otherwise, so the keys of installs without outputs stay
+        inputs.append(("outputs", json.dumps(list(install.outputs))))
     return _key(inputs)
 
 

@@ -69,6 +69,7 @@ class LayerCache:
         self.usage = Usage(directory)
         self.enabled = enabled
         self._cancelled = threading.Event()
+        self._made: dict[str, str] = {}  # key -> layer: what this run installed
 
     def cancel(self) -> None:
         """Stop waiting for other runs' installs."""
@@ -76,8 +77,9 @@ class LayerCache:
 
     def lookup(self, key: CacheKey, registry: str | None) -> CacheOutcome | None:
         """The layer for `key`, from this engine or else the registry; None on a miss."""
-        if not self.enabled:
-            return None
+        if not self.enabled:  # --no-cache: only what this run installed itself
+            made = self._made.get(key.value)
+            return CacheOutcome(status=CacheStatus.HIT, key=key, image=made) if made else None
         found = self._engine.image_id(key.layer_tag)
         status = CacheStatus.HIT
         if found is None and registry:
@@ -86,6 +88,10 @@ class LayerCache:
             return None
         self.usage.touch(key.value)
         return CacheOutcome(status=status, key=key, image=found)
+
+    def made_here(self, key: CacheKey) -> bool:
+        """Whether this run (another of its jobs) installed the layer of `key`."""
+        return key.value in self._made
 
     def _pull(self, key: CacheKey, registry: str) -> str | None:
         try:
@@ -112,6 +118,7 @@ class LayerCache:
         )
         replaced = self._engine.image_id(key.layer_tag)  # only with --no-cache
         image = self._engine.commit(container, tag=key.layer_tag, labels=labels, like=base)
+        self._made[key.value] = image
         if replaced and replaced != image:
             self._drop(replaced)
         self.usage.touch(key.value)

@@ -6,8 +6,8 @@ import threading
 
 from runner.delivery import registry
 from runner.engine.api import BuildRequest, Images
-from runner.errors import DockstepError
-from runner.execute import environment
+from runner.errors import DockstepError, EngineError
+from runner.execute import builds, environment
 from runner.execute.kinds import JobContext, Outcome
 from runner.execute.settings import RunSettings
 from runner.git import Revision
@@ -44,7 +44,23 @@ class PackageJob:
     def run(self, job: Job, action: Package, context: JobContext) -> Outcome:
         tags = registry.image_tags(action, self._revision) or [f"run-{self._settings.run_id}"]
         labels = {**registry.oci_labels(self._revision, self._source), **dict(action.labels)}
-        request = BuildRequest(
+        request = builds.prepare(self._request(job, action, tags, labels), self._settings)
+        context.log.line(f"building {action.context} as {request.tag}")
+        tail = builds.BuildTail(context.log.write)
+        try:
+            image = self._engine.build(request, tail)
+        except EngineError as error:
+            raise EngineError(tail.explain(str(error))) from error
+        pushed = tuple(
+            self._push(action, image, repository, tags, context) for repository in action.push
+        )
+        packaged = Packaged(image=image, tags=tuple(tags), pushed=pushed)
+        return Outcome(status=Status.PASSED, packaged=packaged)
+
+    def _request(
+        self, job: Job, action: Package, tags: list[str], labels: dict[str, str]
+    ) -> BuildRequest:
+        return BuildRequest(
             context=str((self._settings.workspace / action.context).resolve()),
             dockerfile=action.dockerfile,
             tag=f"{PACKAGE_REPOSITORY}/{job.name}:{tags[0]}",
@@ -52,13 +68,6 @@ class PackageJob:
             target=action.target,
             labels=pairs(labels),
         )
-        context.log.line(f"building {action.context} as {request.tag}")
-        image = self._engine.build(request, context.log.write)
-        pushed = tuple(
-            self._push(action, image, repository, tags, context) for repository in action.push
-        )
-        packaged = Packaged(image=image, tags=tuple(tags), pushed=pushed)
-        return Outcome(status=Status.PASSED, packaged=packaged)
 
     def _push(
         self, action: Package, image: str, repository: str, tags: list[str], context: JobContext

@@ -42,6 +42,7 @@ class ContainerSpec:
     privileged: bool = False
     no_new_privileges: bool = False  # setuid/file capabilities cannot raise a process's rights
     ports: tuple[tuple[int, int], ...] = ()  # (host port, container port), on 127.0.0.1 only
+    aliases: tuple[str, ...] = ()  # host names of the container on `network`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +50,7 @@ class ContainerState:
     running: bool
     exit_code: int | None
     oom_killed: bool  # the engine saw an OOM kill in the container
+    health: str | None = None  # starting | healthy | unhealthy; None: the image has no check
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +70,7 @@ class BuildRequest:
     args: Pairs = ()
     target: str | None = None
     labels: Pairs = ()
+    files: Pairs = ()  # (path, text) added to the context; `dockerfile` may name one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,10 +199,6 @@ class Resources(Protocol):
     def close_run(self, run_id: str, timeout: float) -> bool:
         """Refuse any further create labelled with this run, and wait (at most `timeout`
         seconds) for those in flight to land, so a sweep after it misses nothing."""
-
-
-class JobEngine(Containers, Resources, Protocol):
-    """What a job's own containers need: containers, plus the volumes they mount."""
 
 
 class CacheStore(Images, Resources, Protocol):

@@ -14,6 +14,9 @@ OWNER_HOST = f"{PREFIX}.owner.host"
 OWNER_PID = f"{PREFIX}.owner.pid"
 OWNER_STARTED = f"{PREFIX}.owner.started"
 
+# a job's service containers (`services:`): the alias they have on the job's network
+JOB_SERVICE = f"{PREFIX}.job.service"
+
 # the dependency cache: install layers (images) and download-cache volumes
 CACHE_KIND = f"{PREFIX}.cache"  # layer | volume
 CACHE_KEY = f"{PREFIX}.cache.key"

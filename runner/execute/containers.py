@@ -52,6 +52,7 @@ def job_spec(
     *,
     main_step: bool = False,
     volumes: tuple[Mount, ...] = (),
+    network: str | None = None,
 ) -> ContainerSpec:
     """The job's container: idle between exec'd steps, or running its only step itself."""
     step = steps.steps[0] if main_step else None
@@ -60,7 +61,7 @@ def job_spec(
         name=container_name(settings.run_id, job.name),
         command=shell(step.run) if step else IDLE_COMMAND,
         labels=pairs({**dict(settings.labels), JOB: job.name}),
-        network=settings.network,
+        network=network or settings.network,
         workdir=(step.workdir if step and step.workdir else steps.workdir),
         env=environment.step_env(settings, job, step),
         mounts=_mounts(settings, steps, volumes, workspace_read_only=False),

@@ -35,6 +35,7 @@ from runner.model.pipeline import (
     Steps,
     pairs,
 )
+from runner.model.services import Service
 
 CA_TARGET = "/etc/ssl/certs/ca-certificates.crt"
 CA_VARIABLES = (
@@ -96,6 +97,14 @@ def deploy_env(settings: RunSettings, job: Job, environment: Environment, spec: 
     return pairs({name: expanded[name] for name, _ in (*environment.env, *spec.env)})
 
 
+def service_env(settings: RunSettings, job: Job, service: Service) -> Pairs:
+    """A service container's variables: its own `env` only, which may name the pipeline's
+    and the job's variables (a database password shared with the steps)."""
+    layers = [settings.pipeline_env, job.env, service.env]
+    expanded = expand_layers(layers, base(settings, job))
+    return pairs({name: expanded[name] for name, _ in service.env})
+
+
 def check(
     settings: RunSettings, jobs: Iterable[Job], environments: Mapping[str, Environment]
 ) -> None:
@@ -152,6 +161,8 @@ def _check_job(settings: RunSettings, job: Job, environments: Mapping[str, Envir
                 install_env(settings, job, action.install)
             if action.image.build:
                 build_args(settings, action.image.build.args, job)
+            for service in action.services:
+                service_env(settings, job, service)
         case Package():
             build_args(settings, action.args)
         case Deploy():

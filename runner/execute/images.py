@@ -13,7 +13,7 @@ from pathlib import Path
 from runner.engine.api import BuildRequest, Images, OutputSink
 from runner.engine.labels import BUILD_CONTEXT
 from runner.errors import EngineError, ImageUnavailable
-from runner.execute import environment
+from runner.execute import builds, environment
 from runner.execute.settings import RunSettings
 from runner.expr.dockerfile import base_images
 from runner.model.pipeline import BuildSpec, ImageRef, Job, Pairs, PullPolicy, Steps
@@ -120,14 +120,16 @@ class ImageResolver:
         context = (self._settings.workspace / spec.context).resolve()
         args = dict(environment.build_args(self._settings, spec.args, job))
         bases = self._floating_bases(context / spec.dockerfile, args)
-        return BuildRequest(
+        hashed = {**args, **builds.tag_inputs(self._settings)}  # what dockstep adds, too
+        request = BuildRequest(
             context=str(context),
             dockerfile=spec.dockerfile,
-            tag=build_tag(spec, context_hash(context, spec, args, bases)),
+            tag=build_tag(spec, context_hash(context, spec, hashed, bases)),
             args=tuple(sorted(args.items())),
             target=spec.target,
             labels=((BUILD_CONTEXT, spec.context),),
         )
+        return builds.prepare(request, self._settings)
 
     def _floating_bases(self, dockerfile: Path, args: Mapping[str, str]) -> dict[str, str]:
         """Each `FROM` not pinned by digest, with the image id it names on this engine now:
@@ -151,7 +153,10 @@ class ImageResolver:
         if present:
             return ResolvedImage(id=present, pinned=tag)
         log(f"building {spec.context} as {tag}\n".encode())
+        tail = builds.BuildTail(log)
         try:
-            return ResolvedImage(id=self._engine.build(request, log), pinned=tag)
+            return ResolvedImage(id=self._engine.build(request, tail), pinned=tag)
         except EngineError as error:
-            raise ImageUnavailable(job.name, f"build:{spec.context}", str(error)) from error
+            raise ImageUnavailable(
+                job.name, f"build:{spec.context}", tail.explain(str(error))
+            ) from error

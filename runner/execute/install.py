@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from runner.cache import keys
 from runner.cache.keys import CacheKey
 from runner.cache.layers import CacheOutcome, LayerCache
-from runner.engine.api import ContainerSpec, JobEngine, Mount
+from runner.engine.api import ContainerEngine, ContainerSpec, Mount
 from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND, CACHE_PATH
 from runner.errors import DockstepError
 from runner.execute import containers, environment
+from runner.execute import volumes as restore
 from runner.execute.images import ResolvedImage
+from runner.execute.outputs import Outputs
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
-from runner.model.pipeline import Install, Job, Steps, pairs
+from runner.model.pipeline import CacheVolume, Install, Job, Steps, pairs
 from runner.model.results import CacheStatus
 from runner.output import JobLog
 
@@ -29,11 +32,11 @@ class InstallFailed(DockstepError):
 
 
 class Installer:
-    def __init__(self, engine: JobEngine, settings: RunSettings, layers: LayerCache) -> None:
+    def __init__(self, engine: ContainerEngine, settings: RunSettings, layers: LayerCache) -> None:
         self._engine = engine
         self._settings = settings
         self._layers = layers
-        self._stored: set[str] = set()  # the keys this run installed
+        self.outputs = Outputs(engine, settings)
 
     def cancel(self) -> None:
         """End waits for another run's install of the same layer."""
@@ -67,14 +70,13 @@ class Installer:
                 raise InstallFailed(job.name, "was stopped while another run installed it")
             found = self._layers.lookup(key, None)  # a parallel run may have just stored it
             if found:
-                who = "another job" if key.value in self._stored else "another run"
+                who = "another job of this run" if self._layers.made_here(key) else "another run"
                 log.line(f"cache {found.status.value}: {key.short}; {who} installed it")
                 return found
             log.line(f"cache miss: {key.short}; installing")
             layer = self._install_and_commit(
                 job, steps, install, image, volumes=volumes, key=key, slot=slot, log=log
             )
-            self._stored.add(key.value)
         status = CacheStatus.MISS if self._layers.enabled else CacheStatus.FORCED
         return CacheOutcome(status=status, key=key, image=layer)
 
@@ -90,7 +92,8 @@ class Installer:
         slot: ContainerSlot,
         log: JobLog,
     ) -> str:
-        spec = containers.install_spec(self._settings, job, steps, image.id, volumes)
+        writable = self.outputs.for_install(job, steps)
+        spec = containers.install_spec(self._settings, job, steps, image.id, volumes + writable)
         if not slot.create(spec) or not slot.start():
             raise InstallFailed(job.name, "stopped before it started")
         assert slot.container is not None  # created just above
@@ -108,9 +111,13 @@ class Installer:
         if code != 0:
             raise InstallFailed(
                 job.name,
-                f"exited {code} (it runs with the workspace read-only: it must write outside it)",
+                f"exited {code} (it runs with the workspace read-only: it must write outside "
+                "it, or in the paths listed in install.outputs)",
                 code=code,
             )
+        staging = None
+        if install.outputs:
+            staging = self._capture(job, steps, key, base=image.id, slot=slot, log=log)
         layer, warning = self._layers.store(
             key,
             container=slot.container,
@@ -119,9 +126,23 @@ class Installer:
             registry=steps.cache.registry,
         )
         slot.discard()
+        if staging:
+            self._engine.remove_image(staging)  # only untags it: the layer is built on it
+            self.outputs.drop_install_volumes(job, steps)
         if warning:
             log.line(f"warning: {warning}")
         return layer
+
+    def _capture(
+        self, job: Job, steps: Steps, key: CacheKey, *, base: str, slot: ContainerSlot, log: JobLog
+    ) -> str:
+        """Commit the install, then move its outputs into a container of that commit."""
+        assert slot.container is not None
+        staging = f"{key.layer_tag}-{self._settings.run_id}-staging"
+        self._engine.commit(slot.container, tag=staging, labels=(), like=base)
+        slot.discard()
+        self.outputs.capture(job, steps, staging, slot, log)
+        return staging
 
     def key(self, job: Job, steps: Steps, install: Install, image: ResolvedImage) -> CacheKey:
         return keys.install_key(
@@ -137,7 +158,13 @@ class Installer:
         """The settings as the job sees them: with its image's own env."""
         return replace(self._settings, image_env=image.env)
 
-    def volumes(self, job: Job, steps: Steps, image: ResolvedImage) -> tuple[Mount, ...]:
+    def volumes(
+        self,
+        job: Job,
+        steps: Steps,
+        image: ResolvedImage,
+        note: Callable[[str], None] = lambda _line: None,
+    ) -> tuple[Mount, ...]:
         """The job's download-cache volumes, created (and made writable) when new."""
         mounts = []
         for volume in steps.cache.volumes:
@@ -151,11 +178,28 @@ class Installer:
                     CACHE_PATH: volume.path,
                 }
             )
-            if self._engine.ensure_volume(name, labels) and self._settings.user:
-                self._hand_over(job.name, name, image.id)
+            if self._engine.ensure_volume(name, labels):
+                self._restore(job, volume, name, image.id, note)
+                if self._settings.user:
+                    self._hand_over(job.name, name, image.id)
             self._layers.usage.touch(key.value)
             mounts.append(Mount(source=name, target=volume.path))
         return tuple(mounts)
+
+    def _restore(
+        self, job: Job, volume: CacheVolume, name: str, image: str, note: Callable[[str], None]
+    ) -> None:
+        """A new key's volume starts as a copy of the job's newest one at the same path."""
+        if not volume.restore or not self._layers.enabled:
+            return
+        usage = self._layers.usage
+        found = restore.newest_sibling(
+            self._engine, usage, job=job.name, path=volume.path, besides=name
+        )
+        if found is None:
+            return
+        restore.copy(self._engine, self._settings, image=image, source=found, to=name)
+        note(f"cache volume {volume.path}: new key, restored from {found}")
 
     def _hand_over(self, job: str, volume: str, image: str) -> None:
         """A new volume belongs to root: give it to the user the steps run as."""

@@ -21,3 +21,4 @@ class RunSettings:
     user: str | None = None  # uid:gid, or None to keep the image's user
     ca_bundle: Path | None = None
     image_env: Pairs = ()  # a job's copy only: its image's own env, what `${}` sees lowest
+    proxy: Pairs = ()  # the host's HTTP_PROXY, https_proxy, NO_PROXY… for image builds

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from runner.engine.api import JobEngine, Mount
+from runner.engine.api import ContainerEngine, Mount
 from runner.execute import artifacts, containers, environment
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer, InstallFailed
 from runner.execute.kinds import JobContext, Outcome
+from runner.execute.services import Services
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
 from runner.execute.steps import Clock, StepRunner, single_shot
@@ -19,7 +20,7 @@ from runner.model.results import Status, StepResult
 class StepsJob:
     def __init__(
         self,
-        engine: JobEngine,
+        engine: ContainerEngine,
         *,
         images: ImageResolver,
         installer: Installer,
@@ -31,6 +32,7 @@ class StepsJob:
         self._installer = installer
         self._settings = settings
         self._clock = clock
+        self._services = Services(engine, settings, images)
 
     def cancel(self) -> None:
         self._installer.cancel()
@@ -41,7 +43,7 @@ class StepsJob:
         settings = replace(self._settings, image_env=resolved.env)  # this job's: its image's env
         environment.check_image(settings, job, str(action.image))
         _announce(action, context)
-        volumes = self._installer.volumes(job, action, resolved)
+        volumes = self._installer.volumes(job, action, resolved, log.line)
         handed = _handed_over(context)  # not for the install: not in its key
         try:
             cached = (
@@ -60,15 +62,28 @@ class StepsJob:
             )
         image = cached.image if cached else resolved.id
         cache = cached.result() if cached else None
-        single = single_shot(action)
-        spec = containers.job_spec(
-            settings, job, action, image, main_step=single, volumes=volumes + handed
-        )
-        if not slot.create(spec) or (not single and not slot.start()):
-            stopped = slot.stopped_because or Status.CANCELLED
-            return Outcome(status=stopped, image=image, cache=cache)
-        steps = StepRunner(self._engine, settings, clock=self._clock).run_all(job, action, context)
-        status, code, reason = _outcome(action, slot, steps)
+        with self._services.around(job, action, context) as services:
+            outputs = self._installer.outputs.for_steps(job, action)
+            # outputs handed to the host user need a chown before the first step
+            single = single_shot(action) and not (outputs and settings.user)
+            spec = containers.job_spec(
+                settings,
+                job,
+                action,
+                image,
+                main_step=single,
+                volumes=volumes + handed + outputs,
+                network=services.network,
+            )
+            if not slot.create(spec) or (not single and not slot.start()):
+                stopped = slot.stopped_because or Status.CANCELLED
+                return Outcome(status=stopped, image=image, cache=cache)
+            self._installer.outputs.hand_over(action, slot)
+            steps = StepRunner(self._engine, settings, clock=self._clock).run_all(
+                job, action, context
+            )
+            status, code, reason = _outcome(action, slot, steps)
+            services.failed = status is not Status.PASSED
         return Outcome(
             status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache
         )

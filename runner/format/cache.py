@@ -18,6 +18,7 @@ from runner.format.yamlnodes import (
     STR,
     Doc,
     is_tag,
+    read_bool,
     read_env,
     read_fields,
     read_items,
@@ -26,9 +27,9 @@ from runner.format.yamlnodes import (
 )
 from runner.model.pipeline import CacheSpec, CacheVolume, Install, Pairs
 
-INSTALL_KEYS = frozenset({"run", "keys", "env"})
+INSTALL_KEYS = frozenset({"run", "keys", "env", "outputs"})
 CACHE_KEYS = frozenset({"volumes", "registry"})
-CACHE_VOLUME_KEYS = frozenset({"path", "keys"})
+CACHE_VOLUME_KEYS = frozenset({"path", "keys", "restore"})
 DEFAULTS_CACHE_KEYS = frozenset({"registry"})
 
 AUTO = "auto"
@@ -61,9 +62,42 @@ def read_install(doc: Doc, node: yaml.Node, path: str) -> Install | None:
     run = fields.get("run", read_text)
     keys: tuple[str, ...] = fields.get("keys", read_keys, ())
     env: Pairs = fields.get("env", read_env, ())
+    outputs: tuple[str, ...] = fields.get("outputs", read_outputs, ())
     if run is None:
         return None
-    return Install(run=run, keys=keys, auto_keys=not keys, env=env, position=doc.position(node))
+    return Install(
+        run=run,
+        keys=keys,
+        auto_keys=not keys,
+        env=env,
+        outputs=outputs,
+        position=doc.position(node),
+    )
+
+
+def read_outputs(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
+    """Workspace paths the install may write (`.venv`, `node_modules`): distinct, not nested."""
+    items = read_items(doc, node, path, "a list of paths relative to the workspace")
+    if items is None:
+        return None
+    found: list[str] = []
+    for index, item in enumerate(items):
+        here = f"{path}[{index}]"
+        where = read_relative(doc, item, here, "a path relative to the workspace, like .venv")
+        if where in (None, "."):
+            if where == ".":
+                doc.add(item, here, "the whole workspace cannot be an install output")
+            continue
+        clash = next((o for o in found if _nested(o, where)), None)
+        if clash is not None:
+            doc.add(item, here, f"{where!r} overlaps {clash!r}; list each output once")
+        else:
+            found.append(where)
+    return tuple(found)
+
+
+def _nested(one: str, other: str) -> bool:
+    return one == other or other.startswith(one + "/") or one.startswith(other + "/")
 
 
 def read_keys(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
@@ -167,9 +201,10 @@ def _volume(doc: Doc, node: yaml.Node, path: str, workdir: str) -> CacheVolume |
         return None
     where = fields.get("path", lambda d, n, p: _container_path(d, n, p, workdir))
     keys: tuple[str, ...] = fields.get("keys", read_keys, ())
+    restore = fields.get("restore", read_bool, True)
     if where is None:
         return None
-    return CacheVolume(path=where, keys=keys or None)
+    return CacheVolume(path=where, keys=keys or None, restore=restore)
 
 
 def _container_path(doc: Doc, node: yaml.Node, path: str, workdir: str) -> str | None:

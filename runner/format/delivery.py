@@ -71,6 +71,7 @@ STEPS_ONLY = (
     "resources",
     "privileged",
     "docker_socket",
+    "services",
 )
 WHOLE_WORKSPACE_MESSAGE = "an artifact is a file or directory in the workspace, not all of it"
 

@@ -28,6 +28,7 @@ from runner.format.fields import (
     read_workdir,
 )
 from runner.format.matrix import MatrixCell, cell_name, read_matrix
+from runner.format.services import read_services
 from runner.format.yamlnodes import (
     STR,
     Doc,
@@ -65,6 +66,7 @@ JOB_KEYS = frozenset(
         "stage", "needs", "image", "env", "timeout", "allow_failure", "if", "steps",
         "resources", "privileged", "docker_socket", "workdir", "pull", "install", "cache",
         "artifacts", "package", "deploy", "verify", "when", "matrix", "fail_fast",
+        "services",
     }
 )  # fmt: skip
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
@@ -237,6 +239,7 @@ def _action(
         resources=fields.get("resources", read_resources, Resources()),
         privileged=fields.get("privileged", read_bool, False),
         docker_socket=fields.get("docker_socket", read_bool, False),
+        services=fields.get("services", read_services, ()),
     )
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from runner.model.triggers import Trigger
+
+if TYPE_CHECKING:  # services.py builds on ImageRef and Position from here
+    from runner.model.services import Service
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -92,6 +96,7 @@ class Install:
     keys: tuple[str, ...] = ()  # globs relative to the workspace whose contents key the cache
     auto_keys: bool = False  # `keys: auto`: the well-known lockfiles at the workspace root
     env: Pairs = ()
+    outputs: tuple[str, ...] = ()  # workspace paths the install writes (.venv, node_modules)
     position: Position | None = None
 
 
@@ -101,6 +106,7 @@ class CacheVolume:
 
     path: str  # absolute path inside the container
     keys: tuple[str, ...] | None = None  # None: the job's install keys (or auto)
+    restore: bool = True  # a new key starts from a copy of the job's newest volume at `path`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,6 +216,7 @@ class Steps:
     resources: Resources = field(default_factory=Resources)
     privileged: bool = False
     docker_socket: bool = False
+    services: tuple[Service, ...] = ()
 
 
 Action = Steps | Package | Deploy | Verify  # what a job does: its kind

@@ -23,6 +23,12 @@ from tests.integration.fixtures.engine import (
     owners,
     tiny_image,
 )
+from tests.integration.fixtures.images import (
+    debian_image,
+    node_image,
+    postgres_image,
+    python_image,
+)
 from tests.integration.fixtures.service import served
 from tests.integration.fixtures.workspace import workspace
 from tests.integration.proxy import proxy  # a registry that answers chosen statuses
@@ -32,12 +38,16 @@ FIXTURES = (
     cache_area,
     cache_tokens,
     deps,
+    debian_image,
     deliveries,
     engine,
     engine_answers,
+    node_image,
     nothing_left_behind,
     owners,
+    postgres_image,
     proxy,
+    python_image,
     registry,
     served,
     tiny_image,

@@ -48,9 +48,17 @@ class DockerContainers(Client):
                 labels=dict(spec.labels),
                 host_config=host_config,
                 ports=[port for _, port in spec.ports] or None,
+                networking_config=self._aliases(spec),
                 detach=True,
             ),
         )
+
+    def _aliases(self, spec: ContainerSpec) -> dict[str, Any] | None:
+        """The container's host names on its network (a job's services)."""
+        if not spec.aliases:
+            return None
+        endpoint = self.api.create_endpoint_config(aliases=list(spec.aliases))
+        return {"EndpointsConfig": {spec.network: endpoint}}
 
     def _host_config(self, spec: ContainerSpec) -> dict[str, Any]:
         return self.api.create_host_config(
@@ -111,6 +119,7 @@ class DockerContainers(Client):
             running=bool(state.get("Running")),
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
+            health=(state.get("Health") or {}).get("Status"),
         )
 
     def oom_kills(self, container: str) -> int | None:

@@ -10,6 +10,7 @@ import docker.errors
 import requests.exceptions
 
 from runner.engine.api import BuildRequest, ImageInfo, OutputSink
+from runner.engine.docker import context
 from runner.engine.docker.client import Client, call, explain, ignore_gone, in_band
 from runner.errors import EngineError, EngineUnavailable
 from runner.model.pipeline import Pairs, pairs
@@ -39,10 +40,13 @@ class DockerImages(Client):
         return self._listed(reference, "pulled")
 
     def build(self, request: BuildRequest, log: OutputSink) -> str:
+        archive = context.archive(request.context, request.dockerfile, request.files)
         stream = call(
             f"building {request.context}",
             lambda: self.api.build(
-                path=request.context,
+                path=None if archive else request.context,
+                fileobj=archive,
+                custom_context=archive is not None,
                 dockerfile=request.dockerfile,
                 tag=request.tag,
                 buildargs=dict(request.args),

@@ -82,7 +82,7 @@ def test_a_failed_install_fails_the_job_and_stores_nothing(tmp_path: Path) -> No
     assert result.status.value == "failed"
     assert result.reason == (
         "job 'test': install exited 5 (it runs with the workspace read-only: it must write "
-        "outside it); no cache layer was stored"
+        "outside it, or in the paths listed in install.outputs); no cache layer was stored"
     )
     assert "commit" not in [c for c, _ in engine.calls]
     assert not any(c == "exec" and s == "run-tests" for c, s in engine.calls)
@@ -107,5 +107,5 @@ def test_a_layer_installed_by_another_job_of_the_same_run_says_so(tmp_path: Path
     outcome = run_pipeline(TWO_JOBS, workspace(tmp_path), engine)
     installs = [s for call, s in engine.calls if call == "exec" and s == "install-deps"]
     assert len(installs) == 1
-    assert "another job installed it" in outcome.output
+    assert "another job of this run installed it" in outcome.output
     assert "another run" not in outcome.output

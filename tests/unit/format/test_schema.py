@@ -19,6 +19,7 @@ from runner.format import delivery as delivery_format
 from runner.format import fields as fields_format
 from runner.format import jobs as jobs_format
 from runner.format import load as load_format
+from runner.format import services as services_format
 from runner.format import triggers as triggers_format
 from runner.format import verify as verify_format
 from runner.format import yamlnodes as yamlnodes_format
@@ -71,6 +72,8 @@ def at(pointer: str) -> dict[str, Any]:
         (verify_format.TCP_CHECK_KEYS, "/$defs/tcpCheck"),
         (verify_format.COMMAND_CHECK_KEYS, "/$defs/commandCheck"),
         (verify_format.BASELINE_KEYS, "/$defs/baseline"),
+        (services_format.SERVICE_KEYS, "/$defs/service"),
+        (services_format.READY_KEYS, "/$defs/serviceCheck"),
     ],
 )
 def test_schema_keys_match_the_loader(keys: frozenset[str], pointer: str) -> None:
@@ -186,6 +189,15 @@ VALID = [
             - {{path: /root/.npm, keys: [package-lock.json]}}
             - {{path: /root/.cargo/registry, keys: auto}}
           registry: ghcr.io/team/ci-cache
+        services:
+          db:
+            image: {IMAGE}
+            env: {{POSTGRES_PASSWORD: x}}
+            command: postgres -D /data
+            ready: {{tcp: 5432, timeout: 90s, interval: 1s}}
+          web: {{image: {IMAGE}, ready: {{http: "http://localhost:8080/health"}}}}
+          cache: {{image: {IMAGE}, ready: healthcheck}}
+          probe: {{image: {IMAGE}, ready: {{command: "true"}}}}
         steps:
           - name: tests
             run: pytest
