@@ -29,6 +29,7 @@ from runner.delivery.package import PackageJob
 from runner.delivery.verify import VerifyJob
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
+from runner.engine.swarm.api import Swarm
 from runner.errors import UsageError
 from runner.execute import environment
 from runner.execute.containers import host_user
@@ -39,9 +40,21 @@ from runner.execute.kinds import Kinds
 from runner.execute.scheduler import Scheduler
 from runner.execute.settings import RunSettings
 from runner.execute.steps_job import StepsJob
+from runner.execute.swarm_files import RunFiles
+from runner.execute.swarm_job import SwarmStepsJob
+from runner.execute.swarm_workspace import WorkspaceImages
 from runner.expr.interpolate import UndefinedVariable
 from runner.format.load import load_pipeline
-from runner.model.pipeline import Deploy, Package, Pairs, Pipeline, Steps, Verify, pairs
+from runner.model.pipeline import (
+    Backend,
+    Deploy,
+    Package,
+    Pairs,
+    Pipeline,
+    Steps,
+    Verify,
+    pairs,
+)
 from runner.model.results import JobResult, Status
 from runner.output import Console
 from runner.plan.plan import Plan, Selection, plan
@@ -68,6 +81,8 @@ class RunRequest:
     use_cache: bool = True  # False: --no-cache, every install runs cold
     approve: tuple[str, ...] = ()  # deploy jobs approved up front (--approve)
     interactive: bool = False  # someone can answer an approval while the run waits
+    backend: Backend | None = None  # --backend; None: the pipeline's defaults.backend
+    registry: str | None = None  # --registry HOST:PORT/PATH: workspace and cache layers (swarm)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,7 +130,10 @@ def resolve(request: RunRequest, cwd: Path, *, run_id: str | None = None) -> Res
     """Load and plan: a bad pipeline or `--job` fails here, before any Docker call."""
     workspace = workspace_of(request.pipeline, cwd)
     pipeline = load_pipeline(
-        request.pipeline, workspace=workspace, allow_unpinned=request.allow_unpinned
+        request.pipeline,
+        workspace=workspace,
+        allow_unpinned=request.allow_unpinned,
+        backend=request.backend,
     )
     run_id = run_id or new_run_id(time.time())
     revision = git.revision(workspace)
@@ -169,9 +187,18 @@ def prepare(
 
 
 def run(
-    prepared: Prepared, *, engine: ContainerEngine, console: Console, token: CancelToken
+    prepared: Prepared,
+    *,
+    engine: ContainerEngine,
+    console: Console,
+    token: CancelToken,
+    swarm: Swarm | None = None,
 ) -> RunResult:
-    """Run the prepared pipeline; everything it created is gone when this returns."""
+    """Run the prepared pipeline; everything it created is gone when this returns.
+
+    `swarm`: the manager that runs the steps jobs of a swarm run (`defaults.backend` or
+    `--backend swarm`); a local run needs none.
+    """
     resolved, settings = prepared.resolved, prepared.settings
     console = console.masked(prepared.mask)
     for warning in (*resolved.pipeline.warnings, *unmasked_warnings(dict(settings.secrets))):
@@ -182,8 +209,11 @@ def run(
         return _finish(prepared, console, _all_cancelled(resolved.plan), interrupted=True)
     engine.ping()
     containers = any(isinstance(p.job.action, Steps) for p in runnable)
-    with _run_network(engine, prepared, console, create=containers):
-        results, interrupted = _execute(engine, prepared, console, token)
+    with (
+        _swarm_door(prepared, console, swarm) as door,
+        _run_network(engine, prepared, console, create=containers),
+    ):
+        results, interrupted = _execute(engine, prepared, console, token, door)
     return _finish(prepared, console, results, interrupted=interrupted)
 
 
@@ -292,6 +322,11 @@ def _check_before_docker(resolved: Resolved, settings: RunSettings) -> None:
     request, pipeline = resolved.request, resolved.pipeline
     if request.report_file is not None and not request.report_file.resolve().parent.is_dir():
         raise UsageError(f"--report {request.report_file}: its directory does not exist")
+    if pipeline.backend is Backend.SWARM and not request.registry:
+        raise UsageError(
+            "the swarm backend needs a registry its nodes pull from: "
+            "--registry HOST:PORT/PATH (e.g. 127.0.0.1:5000/dockstep)"
+        )
     environments = {e.name: e for e in pipeline.environments}
     environment.check(settings, (p.job for p in resolved.plan.runnable()), environments)
     gated = {
@@ -310,7 +345,31 @@ def _check_before_docker(resolved: Resolved, settings: RunSettings) -> None:
 # ---------------------------------------------------------------- running
 
 
-def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
+def _steps_runner(
+    engine: ContainerEngine, prepared: Prepared, layers: LayerCache, swarm: Swarm | None
+) -> StepsJob | SwarmStepsJob:
+    """The runner of steps jobs: this engine's containers, or a swarm's tasks."""
+    settings = prepared.settings
+    images = ImageResolver(engine, settings)
+    installer = Installer(engine, settings, layers)
+    if swarm is None:
+        return StepsJob(
+            engine, images=images, installer=installer, settings=settings, clock=time.time
+        )
+    registry = prepared.resolved.request.registry or ""
+    return SwarmStepsJob(
+        swarm,
+        images=images,
+        installer=installer,
+        workspace=WorkspaceImages(engine, settings, registry),
+        files=RunFiles(swarm, settings),
+        settings=settings,
+        registry=registry,
+        clock=time.time,
+    )
+
+
+def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> Kinds:
     """One runner per kind of job: what each `Job.action` type is run by."""
     resolved, settings = prepared.resolved, prepared.settings
     layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
@@ -328,13 +387,7 @@ def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
         approved=resolved.request.approve,
     )
     return {
-        Steps: StepsJob(
-            engine,
-            images=ImageResolver(engine, settings),
-            installer=Installer(engine, settings, layers),
-            settings=settings,
-            clock=time.time,
-        ),
+        Steps: _steps_runner(engine, prepared, layers, swarm),
         Package: PackageJob(
             engine,
             settings=settings,
@@ -350,12 +403,16 @@ def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
 
 
 def _execute(
-    engine: ContainerEngine, prepared: Prepared, console: Console, token: CancelToken
+    engine: ContainerEngine,
+    prepared: Prepared,
+    console: Console,
+    token: CancelToken,
+    swarm: Swarm | None,
 ) -> tuple[list[JobResult], bool]:
     resolved = prepared.resolved
     runner = JobRunner(
         engine,
-        kinds=_kinds(engine, prepared),
+        kinds=_kinds(engine, prepared, swarm),
         console=console,
         workspace=prepared.settings.workspace,
         log_dir=prepared.run_dir,
@@ -386,6 +443,26 @@ def _run_network(
     finally:
         if not prepared.keep:
             for problem in cleanup.remove_run(engine, settings.run_id):
+                console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
+
+
+@contextmanager
+def _swarm_door(
+    prepared: Prepared, console: Console, swarm: Swarm | None
+) -> Iterator[Swarm | None]:
+    """The swarm of a swarm run (None for a local one); on the way out, every service,
+    secret and config labelled with the run id goes."""
+    if prepared.resolved.pipeline.backend is not Backend.SWARM:
+        yield None
+        return
+    if swarm is None:
+        raise UsageError("this run is for the swarm backend, but no swarm was given to it")
+    swarm.ping()
+    try:
+        yield swarm
+    finally:
+        if not prepared.keep:
+            for problem in cleanup.remove_run(swarm, prepared.settings.run_id):
                 console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
 
 
