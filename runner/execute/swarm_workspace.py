@@ -54,7 +54,9 @@ def tree(workspace: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="dockstep-index-") as scratch:
         temporary = Path(scratch) / "index"
         if (workspace / index).is_file():
-            shutil.copyfile(workspace / index, temporary)  # its stat cache saves rehashing
+            # copy2 keeps the mtime git judges its stat cache by (racy-git): a file changed
+            # in the same second as the index, at the same size, is still rehashed
+            shutil.copy2(workspace / index, temporary)
         env = {**os.environ, "GIT_INDEX_FILE": str(temporary)}
         _git(workspace, "add", "--all", "--", ".", f":(exclude){WORKSPACE_STATE}", env=env)
         return _git(workspace, "write-tree", env=env).decode().strip()

@@ -23,6 +23,7 @@ from tests.integration.fixtures.engine import (
     owners,
     tiny_image,
 )
+from tests.integration.fixtures.swarm import nothing_left_on_the_swarm, swarm
 from tests.integration.fixtures.workspace import workspace
 from tests.integration.proxy import proxy  # a registry that answers chosen statuses
 from tests.integration.registry import registry  # the real distribution registry
@@ -35,9 +36,11 @@ FIXTURES = (
     engine,
     engine_answers,
     nothing_left_behind,
+    nothing_left_on_the_swarm,
     owners,
     proxy,
     registry,
+    swarm,
     tiny_image,
     workspace,
 )
