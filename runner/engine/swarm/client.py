@@ -192,12 +192,21 @@ class SwarmClient:
         self._wait_gone(service)
 
     def _wait_gone(self, service: str) -> None:
-        """Poll until no task of the service is left anywhere in the swarm."""
+        """Poll until no task of the service is left anywhere in the swarm, nor a container
+        of it on this node (the manager forgets a task before its node removed the container)."""
         deadline = time.monotonic() + GONE_WAIT
-        while any(t.get("ServiceID") == service for t in self._all_tasks()):
+        while self._containers_of(service) or any(
+            t.get("ServiceID") == service for t in self._all_tasks()
+        ):
             if time.monotonic() > deadline:
                 raise EngineError(f"service {service}: its tasks were still there after removal")
             time.sleep(GONE_POLL)
+
+    def _containers_of(self, service: str) -> list[dict[str, Any]]:
+        filters = {"label": f"com.docker.swarm.service.id={service}"}
+        return list(
+            _call("listing containers", lambda: self.api.containers(all=True, filters=filters))
+        )
 
     def _all_tasks(self) -> list[dict[str, Any]]:
         return list(_call("listing tasks", self.api.tasks))
