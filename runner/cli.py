@@ -282,6 +282,18 @@ def graph(
     metavar="PATH",
     help="CA bundle mounted into steps [default: the host's; '' for none].",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "swarm"]),
+    default=None,
+    help="Where steps jobs run [default: the pipeline's defaults.backend, else local].",
+)
+@click.option(
+    "--registry",
+    default=None,
+    metavar="HOST:PORT/PATH",
+    help="Registry the swarm's nodes pull workspace and cache layers from (swarm backend).",
+)
 @ALLOW_UNPINNED
 def run(
     *,
@@ -297,14 +309,18 @@ def run(
     ca_bundle: str | None,
     no_cache: bool,
     approve: tuple[str, ...],
+    backend: str | None,
+    registry: str | None,
     allow_unpinned: bool,
     **given: Any,
 ) -> None:
-    """Run a pipeline's jobs in containers; with --all, every pipeline the event triggers."""
+    """Run a pipeline's jobs in containers (or as tasks on a Docker Swarm); with --all,
+    every pipeline the event triggers."""
     token = CancelToken()
     _cancel_on_signals(token)
     from runner.commands.run import run as command
     from runner.commands.run import run_all
+    from runner.model.pipeline import Backend
     from runner.session import RunRequest
 
     spec = _event_request(given)
@@ -322,10 +338,25 @@ def run(
         use_cache=not no_cache,
         approve=approve,
         interactive=_interactive(),
+        backend=Backend(backend) if backend else None,
+        registry=_registry(registry),
     )
     if everything:
         _exit_with(lambda: run_all(request, spec, dict(os.environ), Path.cwd(), token))
     _exit_with(lambda: command(_evented(request, spec), dict(os.environ), Path.cwd(), token))
+
+
+def _registry(value: str | None) -> str | None:
+    """HOST:PORT/PATH (or HOST/PATH with a dotted host): where tasks pull layers from."""
+    if value is None:
+        return None
+    host, _, path = value.strip("/").partition("/")
+    if not path or not (":" in host or "." in host or host == "localhost") or "@" in value:
+        raise click.BadParameter(
+            f"expected HOST:PORT/PATH like 127.0.0.1:5000/dockstep, got {value!r}",
+            param_hint="--registry",
+        )
+    return value.strip("/")
 
 
 def _age(value: str | None) -> float | None:
@@ -499,7 +530,8 @@ def cancel(run_id: int) -> None:
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 def clean(dry_run: bool) -> None:
-    """Remove containers, networks and volumes left by runs whose process is gone."""
+    """Remove containers, networks, volumes (and swarm services, secrets, configs) left by
+    runs whose process is gone."""
     from runner.commands.clean import clean as command
 
     _exit_with(lambda: command(dry_run=dry_run))

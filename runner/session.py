@@ -31,6 +31,7 @@ from runner.delivery.package import PackageJob
 from runner.delivery.verify import VerifyJob
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
+from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
 from runner.execute.builds import proxy_variables
@@ -42,10 +43,23 @@ from runner.execute.kinds import Kinds
 from runner.execute.scheduler import JobExecutor, Scheduler
 from runner.execute.settings import RunSettings
 from runner.execute.steps_job import StepsJob
+from runner.execute.swarm_files import RunFiles
+from runner.execute.swarm_job import SwarmStepsJob
+from runner.execute.swarm_workspace import WorkspaceImages
 from runner.expr.interpolate import UndefinedVariable
 from runner.format.load import load_pipeline
 from runner.model.events import Event, EventKind
-from runner.model.pipeline import Deploy, Job, Package, Pairs, Pipeline, Steps, Verify, pairs
+from runner.model.pipeline import (
+    Backend,
+    Deploy,
+    Job,
+    Package,
+    Pairs,
+    Pipeline,
+    Steps,
+    Verify,
+    pairs,
+)
 from runner.model.results import JobResult, Status
 from runner.output import Console
 from runner.plan.compose import upstream_variables
@@ -78,6 +92,8 @@ class RunRequest:
     approve: tuple[str, ...] = ()  # deploy jobs approved up front (--approve)
     interactive: bool = False  # someone can answer an approval while the run waits
     summary: bool = True  # print the table and verdict (an orchestrated run prints its own)
+    backend: Backend | None = None  # --backend; None: the pipeline's defaults.backend
+    registry: str | None = None  # --registry HOST:PORT/PATH: workspace and cache layers (swarm)
     # For callers that keep their own records (the service, `rerun --failed`):
     run_id: str | None = None  # None: made from the time
     log_dir: Path | None = None  # None: the workspace's .dockstep/runs/<run id>
@@ -137,7 +153,10 @@ def resolve(request: RunRequest, cwd: Path, *, run_id: str | None = None) -> Res
     """Load and plan: a bad pipeline or `--job` fails here, before any Docker call."""
     workspace = workspace_of(request.pipeline, cwd)
     pipeline = load_pipeline(
-        request.pipeline, workspace=workspace, allow_unpinned=request.allow_unpinned
+        request.pipeline,
+        workspace=workspace,
+        allow_unpinned=request.allow_unpinned,
+        backend=request.backend,
     )
     run_id = run_id or new_run_id(time.time())
     revision = of_event(git.revision(workspace), request.event)
@@ -219,9 +238,18 @@ def prepare(
 
 
 def run(
-    prepared: Prepared, *, engine: ContainerEngine, console: Console, token: CancelToken
+    prepared: Prepared,
+    *,
+    engine: ContainerEngine,
+    console: Console,
+    token: CancelToken,
+    swarm: Swarm | None = None,
 ) -> RunResult:
-    """Run the prepared pipeline; everything it created is gone when this returns."""
+    """Run the prepared pipeline; everything it created is gone when this returns.
+
+    `swarm`: the manager that runs the steps jobs of a swarm run (`defaults.backend` or
+    `--backend swarm`); a local run needs none.
+    """
     resolved, settings = prepared.resolved, prepared.settings
     console = console.masked(prepared.mask)
     if not resolved.triggered:
@@ -236,8 +264,11 @@ def run(
     _check_image_envs(engine, prepared)
     containers = any(isinstance(p.job.action, Steps) for p in runnable)
     lost: list[EngineLost] = []
-    with _run_network(engine, prepared, console, create=containers, lost=lost):
-        results, interrupted = _execute(engine, prepared, console, token, lost)
+    with (
+        _swarm_door(prepared, console, swarm) as door,
+        _run_network(engine, prepared, console, create=containers, lost=lost),
+    ):
+        results, interrupted = _execute(engine, prepared, console, token, lost=lost, swarm=door)
     return _finish(prepared, console, results, interrupted=interrupted, lost=next(iter(lost), None))
 
 
@@ -401,6 +432,11 @@ def _check_before_docker(resolved: Resolved, settings: RunSettings) -> None:
     for option, path in (("--report", request.report_file), ("--junit", request.junit_file)):
         if path is not None and not path.resolve().parent.is_dir():
             raise UsageError(f"{option} {path}: its directory does not exist")
+    if pipeline.backend is Backend.SWARM and not request.registry:
+        raise UsageError(
+            "the swarm backend needs a registry its nodes pull from: "
+            "--registry HOST:PORT/PATH (e.g. 127.0.0.1:5000/dockstep)"
+        )
     environments = {e.name: e for e in pipeline.environments}
     environment.check(settings, (p.job for p in resolved.plan.runnable()), environments)
     gated = set(gated_jobs(pipeline, (job.name for job in pipeline.jobs)))
@@ -428,7 +464,31 @@ def gated_jobs(pipeline: Pipeline, names: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------- running
 
 
-def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
+def _steps_runner(
+    engine: ContainerEngine, prepared: Prepared, layers: LayerCache, swarm: Swarm | None
+) -> StepsJob | SwarmStepsJob:
+    """The runner of steps jobs: this engine's containers, or a swarm's tasks."""
+    settings = prepared.settings
+    images = ImageResolver(engine, settings)
+    installer = Installer(engine, settings, layers)
+    if swarm is None:
+        return StepsJob(
+            engine, images=images, installer=installer, settings=settings, clock=time.time
+        )
+    registry = prepared.resolved.request.registry or ""
+    return SwarmStepsJob(
+        swarm,
+        images=images,
+        installer=installer,
+        workspace=WorkspaceImages(engine, settings, registry),
+        files=RunFiles(swarm, settings),
+        settings=settings,
+        registry=registry,
+        clock=time.time,
+    )
+
+
+def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> Kinds:
     """One runner per kind of job: what each `Job.action` type is run by."""
     resolved, settings = prepared.resolved, prepared.settings
     layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
@@ -441,13 +501,7 @@ def _kinds(engine: ContainerEngine, prepared: Prepared) -> Kinds:
         approved=resolved.request.approve,
     )
     kinds: Kinds = {
-        Steps: StepsJob(
-            engine,
-            images=ImageResolver(engine, settings),
-            installer=Installer(engine, settings, layers),
-            settings=settings,
-            clock=time.time,
-        ),
+        Steps: _steps_runner(engine, prepared, layers, swarm),
         Package: PackageJob(
             engine,
             settings=settings,
@@ -468,12 +522,14 @@ def _execute(
     prepared: Prepared,
     console: Console,
     token: CancelToken,
+    *,
     lost: list[EngineLost],
+    swarm: Swarm | None,
 ) -> tuple[list[JobResult], bool]:
     resolved = prepared.resolved
     runner = JobRunner(
         engine,
-        kinds=_kinds(engine, prepared),
+        kinds=_kinds(engine, prepared, swarm),
         console=console,
         workspace=prepared.settings.workspace,
         log_dir=prepared.run_dir,
@@ -553,6 +609,26 @@ def _sweep(engine: ContainerEngine, run_id: str, console: Console, lost: list[En
 def junit_tail(result: JobResult) -> str:
     """What a JUnit failure shows: the end of the job's log (saved masked)."""
     return junit.log_tail(result.log_file) if result.status.blocks else ""
+
+
+@contextmanager
+def _swarm_door(
+    prepared: Prepared, console: Console, swarm: Swarm | None
+) -> Iterator[Swarm | None]:
+    """The swarm of a swarm run (None for a local one); on the way out, every service,
+    secret and config labelled with the run id goes."""
+    if prepared.resolved.pipeline.backend is not Backend.SWARM:
+        yield None
+        return
+    if swarm is None:
+        raise UsageError("this run is for the swarm backend, but no swarm was given to it")
+    swarm.ping()
+    try:
+        yield swarm
+    finally:
+        if not prepared.keep:
+            for problem in cleanup.sweep_run(swarm, prepared.settings.run_id):
+                console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
 
 
 def _all_cancelled(chosen: Plan) -> list[JobResult]:

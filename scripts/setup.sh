@@ -18,6 +18,12 @@ if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
 fi
 
 scripts/ensure-docker.sh
+# The swarm backend's tests run on a one-node swarm; once made, it is left (other runs share
+# the engine, and leaving would remove their services).
+if [[ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" != "active" ]]; then
+    echo "setup: docker swarm init (a one-node swarm on 127.0.0.1)" >&2
+    docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+fi
 # The integration tests run a real image registry (the CNCF distribution registry).
 if ! command -v docker-registry >/dev/null 2>&1; then
     echo "setup: installing docker-registry" >&2

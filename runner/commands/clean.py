@@ -1,4 +1,7 @@
-"""`dockstep clean`: remove what runs whose process is gone left behind."""
+"""`dockstep clean`: remove what runs whose process is gone left behind.
+
+On a Swarm manager that includes the services, secrets and configs of swarm runs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,10 @@ from contextlib import closing
 import click
 
 from runner.engine import cleanup, labels
+from runner.engine.api import Resource
 from runner.engine.docker.engine import DockerEngine
+from runner.engine.swarm.api import SwarmUnavailable
+from runner.engine.swarm.client import SwarmClient
 
 
 def clean(*, dry_run: bool = False) -> int:
@@ -15,11 +21,23 @@ def clean(*, dry_run: bool = False) -> int:
         engine.ping()
         found = cleanup.orphans(engine)
         problems = [] if dry_run else cleanup.remove(engine, found)
-    for problem in problems:
+    swarm_found, swarm_problems = _clean_swarm(dry_run=dry_run)
+    for problem in (*problems, *swarm_problems):
         click.echo(f"warning: {problem}", err=True)
     verb = "would remove" if dry_run else "removed"
-    for resource in found:
+    for resource in (*swarm_found, *found):
         run = resource.labels.get(labels.RUN, "?")
         click.echo(f"{verb} {resource.kind} {resource.name} (run {run})")
-    click.echo(f"{verb} {len(found)} resources of dead runs")
+    click.echo(f"{verb} {len(found) + len(swarm_found)} resources of dead runs")
     return 0
+
+
+def _clean_swarm(*, dry_run: bool) -> tuple[list[Resource], list[str]]:
+    """The swarm's leftovers of dead runs; nothing when the engine is no Swarm manager."""
+    with closing(SwarmClient()) as swarm:
+        try:
+            swarm.ping()
+        except SwarmUnavailable:
+            return [], []
+        found = cleanup.orphans(swarm)
+        return found, [] if dry_run else cleanup.remove(swarm, found)

@@ -1,5 +1,6 @@
-"""`dockstep run`: the session on the local engine, with the terminal as its console;
-`dockstep run --all`: the orchestration of every pipeline the event triggers.
+"""`dockstep run`: the session on the local engine (and, for a swarm run, its swarm), with
+the terminal as its console; `dockstep run --all`: the orchestration of every pipeline the
+event triggers.
 
 A single-pipeline run is recorded in the local run history (the service's, in the state
 folder) so that `dockstep runs`, `logs` and `rerun --failed` see it; the session itself
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Mapping
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 from runner import git, orchestrate, pipelines, session
 from runner.cancel import CancelToken
 from runner.engine.docker.engine import DockerEngine
+from runner.engine.swarm.client import SwarmClient
+from runner.model.pipeline import Backend
 from runner.output import default_console
 from runner.service import recording
 
@@ -24,14 +27,21 @@ def run(
     request: session.RunRequest, environ: Mapping[str, str], cwd: Path, token: CancelToken
 ) -> int:
     prepared = session.prepare(request, environ, cwd)
+    on_swarm = prepared.resolved.pipeline.backend is Backend.SWARM
     history = recording.open_history(environ)
     try:
         run_id = None
         if history is not None:
             run_id = recording.start_cli_run(history, prepared, f"cli {_user()}")
-        with closing(DockerEngine()) as engine:
+        with ExitStack() as stack:
+            engine = stack.enter_context(closing(DockerEngine()))
+            swarm = stack.enter_context(closing(SwarmClient())) if on_swarm else None
             result = session.run(
-                prepared, engine=engine, console=default_console(environ), token=token
+                prepared,
+                engine=engine,
+                console=default_console(environ),
+                token=token,
+                swarm=swarm,
             )
         if history is not None and run_id is not None:
             recording.finish_cli_run(history, run_id, result)

@@ -1,5 +1,7 @@
 """Who owns what dockstep created, and the sweep of what dead runs left.
 
+The sweep works on any door that can list and remove what carries a label: the local
+engine (containers, networks, volumes) and a Swarm manager (services, secrets, configs).
 A resource belongs to a live run when its owner process still exists on this host with the
 same start time (so a recycled pid is not mistaken for the owner).
 """
@@ -10,6 +12,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from runner.engine.api import Resource, Resources
 from runner.engine.labels import JOB, OWNER_HOST, OWNER_PID, OWNER_STARTED, RUN
@@ -17,6 +20,15 @@ from runner.errors import EngineError
 from runner.model.pipeline import Pairs
 
 KEEP_ENV = "DOCKSTEP_KEEP"  # set to 1 to keep containers and networks for debugging
+# Services before the containers, networks and volumes they use; secrets and configs stay
+# "in use" until the tasks of the services holding them are gone.
+REMOVAL_ORDER = ("service", "container", "network", "volume", "secret", "config")
+
+
+class Labelled(Protocol):
+    def labelled(self, label: str) -> list[Resource]: ...
+
+    def remove_resource(self, resource: Resource) -> None: ...
 
 
 def _process_start(pid: int) -> str:
@@ -65,19 +77,17 @@ def owner_alive(labels: dict[str, str] | object, host: str) -> bool:
 
 
 def _removal_order(resources: list[Resource]) -> list[Resource]:
-    """Containers before the networks and volumes they use."""
-    order = {"container": 0, "network": 1, "volume": 2}
-    return sorted(resources, key=lambda r: order[r.kind])
+    return sorted(resources, key=lambda r: REMOVAL_ORDER.index(r.kind))
 
 
-def orphans(engine: Resources, host: str | None = None) -> list[Resource]:
+def orphans(engine: Labelled, host: str | None = None) -> list[Resource]:
     """Resources of runs whose owner process is gone."""
     here = host or socket.gethostname()
     found = [r for r in engine.labelled(RUN) if not owner_alive(dict(r.labels), here)]
     return _removal_order(found)
 
 
-def remove(engine: Resources, resources: list[Resource]) -> list[str]:
+def remove(engine: Labelled, resources: list[Resource]) -> list[str]:
     """Remove what can be removed; one refusal does not stop the rest. The refusals."""
     problems = []
     for resource in _removal_order(resources):
@@ -98,7 +108,12 @@ def remove_run(engine: Resources, run_id: str) -> list[str]:
     a container or network on its way when the run was cancelled is removed too.
     """
     settled = engine.close_run(run_id, CREATES_WAIT)
-    problems = remove(engine, engine.labelled(f"{RUN}={run_id}"))
+    problems = sweep_run(engine, run_id)
     if not settled:
         problems.append(f"a create of run {run_id} was still in flight after {CREATES_WAIT:.0f}s")
     return problems
+
+
+def sweep_run(engine: Labelled, run_id: str) -> list[str]:
+    """Remove what carries the run's label (on the swarm: services, secrets, configs)."""
+    return remove(engine, engine.labelled(f"{RUN}={run_id}"))

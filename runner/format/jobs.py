@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import yaml
 
+from runner.format.backends import read_backend, refuse
 from runner.format.cache import read_cache, read_defaults_cache, read_install
 from runner.format.delivery import KindFields, check_references, read_artifacts, read_delivery
 from runner.format.fields import (
@@ -48,6 +49,7 @@ from runner.format.yamlnodes import (
 from runner.model.pipeline import (
     DEFAULT_WORKDIR,
     Action,
+    Backend,
     CacheSpec,
     Cell,
     ImageRef,
@@ -70,7 +72,7 @@ JOB_KEYS = frozenset(
     }
 )  # fmt: skip
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
-DEFAULTS_KEYS = frozenset({"image", "timeout", "retry", "workdir", "pull", "cache"})
+DEFAULTS_KEYS = frozenset({"image", "timeout", "retry", "workdir", "pull", "cache", "backend"})
 
 _NOT_ON_JOBS = {"retry": "retry is set on steps, or for all steps in defaults.retry"}
 _NO_IMAGE = ImageRef(reference="?")  # stands in for an image already reported as a problem
@@ -89,6 +91,7 @@ class Defaults:
     workdir: str = DEFAULT_WORKDIR
     pull: PullPolicy = PullPolicy.IF_NOT_PRESENT
     cache: CacheSpec = field(default_factory=CacheSpec)  # only the registry
+    backend: Backend = Backend.LOCAL  # --backend, when given, has replaced the file's
 
 
 def read_defaults(doc: Doc, node: yaml.Node, path: str) -> Defaults | None:
@@ -102,6 +105,7 @@ def read_defaults(doc: Doc, node: yaml.Node, path: str) -> Defaults | None:
         workdir=fields.get("workdir", read_workdir, DEFAULT_WORKDIR),
         pull=fields.get("pull", read_pull, PullPolicy.IF_NOT_PRESENT),
         cache=fields.get("cache", read_defaults_cache, CacheSpec()),
+        backend=fields.get("backend", read_backend, Backend.LOCAL),
     )
 
 
@@ -227,7 +231,7 @@ def _action(
     if delivery.kinds:  # unreadable, and already reported
         return Steps(image=_NO_IMAGE, steps=())
     workdir = fields.get("workdir", read_workdir, defaults.workdir)
-    return Steps(
+    steps = Steps(
         image=_job_image(doc, fields, key, defaults),
         steps=fields.get("steps", lambda d, n, p: _steps(d, n, p, defaults.retry, workdir), ()),
         workdir=workdir,
@@ -241,6 +245,8 @@ def _action(
         docker_socket=fields.get("docker_socket", read_bool, False),
         services=fields.get("services", read_services, ()),
     )
+    refuse(doc, fields, steps, defaults.backend)
+    return steps
 
 
 WHEN_VALUES = ("manual", "always")

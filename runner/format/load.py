@@ -45,7 +45,7 @@ from runner.format.yamlnodes import (
     sub,
     wrong,
 )
-from runner.model.pipeline import DEFAULT_STAGES, Pipeline, Secret
+from runner.model.pipeline import DEFAULT_STAGES, Backend, Pipeline, Secret
 from runner.names import VARIABLE_NAME
 
 TOP_LEVEL_KEYS = frozenset(
@@ -59,25 +59,35 @@ SECRET_VALUE_MESSAGE = "secrets are never written in the pipeline; read them wit
 # ---------------------------------------------------------------- entry points
 
 
-def load_pipeline(path: Path, *, workspace: Path, allow_unpinned: bool = False) -> Pipeline:
-    """Read and load a pipeline file; an unreadable file is reported like any other problem."""
+def load_pipeline(
+    path: Path, *, workspace: Path, allow_unpinned: bool = False, backend: Backend | None = None
+) -> Pipeline:
+    """Read and load a pipeline file; an unreadable file is reported like any other problem.
+
+    `backend` (from --backend) replaces the file's `defaults.backend`.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise PipelineInvalid([problem_at(str(path), 1, 1, f"cannot read: {reason}")]) from None
     return load_pipeline_text(
-        text, file=str(path), workspace=workspace, allow_unpinned=allow_unpinned
+        text, file=str(path), workspace=workspace, allow_unpinned=allow_unpinned, backend=backend
     )
 
 
 def load_pipeline_text(
-    text: str, *, file: str, workspace: Path, allow_unpinned: bool = False
+    text: str,
+    *,
+    file: str,
+    workspace: Path,
+    allow_unpinned: bool = False,
+    backend: Backend | None = None,
 ) -> Pipeline:
     """Load a pipeline from its text; `file` is what problems and `Pipeline.path` show."""
     doc = Doc(file=file, workspace=workspace, allow_unpinned=allow_unpinned)
     root = compose(doc, text)
-    pipeline = None if root is None else _pipeline(doc, root)
+    pipeline = None if root is None else _pipeline(doc, root, backend)
     if doc.problems or pipeline is None:
         raise PipelineInvalid(sorted(doc.problems, key=lambda p: (p.line, p.column)))
     return pipeline
@@ -132,12 +142,14 @@ def _host_variable(doc: Doc, node: yaml.Node, path: str) -> str | None:
 # ---------------------------------------------------------------- pipeline, stages
 
 
-def _pipeline(doc: Doc, root: yaml.Node) -> Pipeline | None:
+def _pipeline(doc: Doc, root: yaml.Node, backend: Backend | None) -> Pipeline | None:
     fields = read_fields(doc, root, "", TOP_LEVEL_KEYS, required=("version", "jobs"), hidden=True)
     if fields is None:
         return None
     stages = fields.get("stages", _stages, DEFAULT_STAGES)
     defaults = fields.get("defaults", read_defaults, Defaults())
+    if backend is not None:
+        defaults = dataclasses.replace(defaults, backend=backend)
     environments = fields.get("environments", read_environments)
     # unreadable environments (already reported) leave the deploys' environment names unchecked
     unreadable = environments is None and "environments" in fields
@@ -156,6 +168,7 @@ def _pipeline(doc: Doc, root: yaml.Node) -> Pipeline | None:
         triggers=fields.get("on", read_triggers, ()),
         secrets=fields.get("secrets", _secrets, ()),
         environments=environments or (),
+        backend=defaults.backend,
     )
     # warnings are gathered while everything else is read, so they are attached last
     return dataclasses.replace(pipeline, warnings=tuple(doc.warnings))

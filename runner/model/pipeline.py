@@ -37,6 +37,13 @@ class Position:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+class Backend(StrEnum):
+    """Where a pipeline's steps jobs run: this machine's engine, or a Docker Swarm."""
+
+    LOCAL = "local"
+    SWARM = "swarm"
+
+
 class PullPolicy(StrEnum):
     IF_NOT_PRESENT = "if-not-present"
     ALWAYS = "always"
@@ -285,6 +292,7 @@ class Pipeline:
     secrets: tuple[Secret, ...] = ()
     environments: tuple[Environment, ...] = ()
     warnings: tuple[str, ...] = ()
+    backend: Backend = Backend.LOCAL
 
     def job(self, name: str) -> Job:
         for job in self.jobs:

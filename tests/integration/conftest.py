@@ -30,6 +30,7 @@ from tests.integration.fixtures.images import (
     python_image,
 )
 from tests.integration.fixtures.service import served
+from tests.integration.fixtures.swarm import nothing_left_on_the_swarm, swarm
 from tests.integration.fixtures.workspace import workspace
 from tests.integration.proxy import proxy  # a registry that answers chosen statuses
 from tests.integration.registry import registry  # the real distribution registry
@@ -44,12 +45,14 @@ FIXTURES = (
     engine_answers,
     node_image,
     nothing_left_behind,
+    nothing_left_on_the_swarm,
     owners,
     postgres_image,
     proxy,
     python_image,
     registry,
     served,
+    swarm,
     tiny_image,
     workspace,
 )

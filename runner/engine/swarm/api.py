@@ -1,0 +1,95 @@
+"""A Docker Swarm as dockstep needs it, in dockstep's own value types.
+
+`client.py` implements it with the Docker SDK; nothing above it imports `docker`. A job
+becomes one service of one replica that is never restarted (on engine 20.10
+`replicated-job` services leak their tasks on removal, moby#42789), its secrets and files
+become Swarm secrets and configs, and everything carries the run's labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from runner.engine.api import Resource
+from runner.errors import EngineUnavailable
+from runner.model.pipeline import Pairs
+
+TERMINAL = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
+
+
+class SwarmUnavailable(EngineUnavailable):
+    hint = (
+        "The swarm backend needs this engine to be a Swarm manager: `docker swarm init "
+        "--advertise-addr 127.0.0.1` makes a one-node swarm (scripts/setup.sh does it), or "
+        "point DOCKER_HOST at a manager of your swarm."
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileMount:
+    """A Swarm secret or config, shown to the task as a file."""
+
+    id: str
+    name: str
+    target: str  # a secret's is a name under /run/secrets; a config's an absolute path
+    mode: int = 0o444
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceSpec:
+    name: str
+    image: str  # always REGISTRY/REPO@sha256:…: a task on another node pulls exactly that
+    command: tuple[str, ...]
+    labels: Pairs
+    workdir: str
+    env: Pairs = ()  # never a secret: the spec is readable by anyone who may inspect it
+    user: str | None = None
+    memory: int | None = None
+    cpus: float | None = None
+    secrets: tuple[FileMount, ...] = ()
+    configs: tuple[FileMount, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    state: str  # new, pending, …, running, complete, failed, rejected, shutdown, …
+    exit_code: int | None
+    error: str  # the manager's reason for a failed or rejected task ("" when none)
+
+    @property
+    def ended(self) -> bool:
+        return self.state in TERMINAL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogLine:
+    at: int  # nanoseconds since the epoch, as the node's log driver stamped it
+    text: bytes  # one line, newline included
+
+
+class Swarm(Protocol):
+    def ping(self) -> None:
+        """Raise SwarmUnavailable unless the engine is a Swarm manager."""
+
+    def create_secret(self, name: str, data: bytes, labels: Pairs) -> str: ...
+
+    def create_config(self, name: str, data: bytes, labels: Pairs) -> str: ...
+
+    def create_service(self, spec: ServiceSpec) -> str:
+        """Start a one-replica, never-restarted service; its id."""
+
+    def task(self, service: str) -> Task | None:
+        """The service's task as the manager sees it now; None before it is scheduled."""
+
+    def logs(self, service: str, since: int) -> list[LogLine]:
+        """The lines logged at or after `since` (ns), stdout and stderr, oldest first."""
+
+    def remove_service(self, service: str) -> None:
+        """Remove a service and wait until the manager has no task of it left."""
+
+    def labelled(self, label: str) -> list[Resource]:
+        """Every service, secret and config carrying `label`."""
+
+    def remove_resource(self, resource: Resource) -> None: ...

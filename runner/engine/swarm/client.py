@@ -1,0 +1,246 @@
+"""The Docker SDK's Swarm calls, translated into dockstep's types and errors.
+
+The traps absorbed here: a service's tasks cannot be listed by service once it is removed
+(404), so removal polls every task of the swarm for the service id; logs need a stream
+chosen and the json-file or local driver; a removed service's secrets and configs stay "in
+use" until its tasks are gone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.types import (
+    ConfigReference,
+    ContainerSpec,
+    DriverConfig,
+    Mount,
+    Resources,
+    RestartPolicy,
+    SecretReference,
+    ServiceMode,
+    TaskTemplate,
+)
+from docker.utils import kwargs_from_env
+
+from runner.engine.api import Resource
+from runner.engine.swarm.api import LogLine, ServiceSpec, SwarmUnavailable, Task
+from runner.errors import EngineError
+from runner.model.pipeline import Pairs
+
+T = TypeVar("T")
+API_VERSION = "1.41"
+LOG_DRIVER = "json-file"  # service logs need json-file (or local)
+STOP_GRACE = 2_000_000_000  # ns between SIGTERM and SIGKILL when a task is stopped
+GONE_POLL = 0.1
+GONE_WAIT = 60.0
+
+
+def _call(what: str, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except (requests.exceptions.ConnectionError, FileNotFoundError) as error:
+        raise SwarmUnavailable(f"no Docker engine answers: {error}") from error
+    except docker.errors.APIError as error:
+        if error.status_code == 503:  # "This node is not a swarm manager"
+            raise SwarmUnavailable(f"{what}: {error.explanation}") from error
+        raise EngineError(f"{what}: {error.explanation or error}") from error
+    except docker.errors.DockerException as error:
+        raise EngineError(f"{what}: {error}") from error
+
+
+def nanoseconds(stamp: str) -> int:
+    """An RFC 3339 time with up to nine fractional digits, as ns since the epoch."""
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    seconds = datetime.fromisoformat(whole + "+00:00").timestamp()
+    return int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
+
+
+def _line(chunk: bytes) -> LogLine:
+    stamp, _, text = chunk.partition(b" ")
+    return LogLine(at=nanoseconds(stamp.decode()), text=text)
+
+
+def _spec(spec: ServiceSpec) -> TaskTemplate:
+    container = ContainerSpec(
+        spec.image,
+        command=list(spec.command),
+        env=[f"{name}={value}" for name, value in spec.env],
+        workdir=spec.workdir,
+        user=spec.user,
+        labels=dict(spec.labels),
+        init=True,
+        stop_grace_period=STOP_GRACE,
+        secrets=[
+            SecretReference(s.id, s.name, filename=s.target, mode=s.mode) for s in spec.secrets
+        ],
+        configs=[
+            ConfigReference(c.id, c.name, filename=c.target, mode=c.mode) for c in spec.configs
+        ],
+        mounts=[Mount(target, None, type="tmpfs") for target in spec.tmpfs],
+    )
+    resources = Resources(
+        mem_limit=spec.memory, cpu_limit=int(spec.cpus * 1e9) if spec.cpus else None
+    )
+    return TaskTemplate(
+        container,
+        resources=resources,
+        restart_policy=RestartPolicy("none"),
+        log_driver=DriverConfig(LOG_DRIVER),
+    )
+
+
+class SwarmClient:
+    """`runner.engine.swarm.api.Swarm` over the Docker SDK's low-level API."""
+
+    def __init__(self, *, timeout: int = 120) -> None:
+        self._timeout = timeout
+
+    @cached_property
+    def api(self) -> docker.APIClient:
+        def connect() -> docker.APIClient:
+            kwargs = kwargs_from_env()
+            return docker.APIClient(version=API_VERSION, timeout=self._timeout, **kwargs)
+
+        return _call("connecting to Docker", connect)
+
+    def close(self) -> None:
+        if "api" in self.__dict__:
+            self.api.close()
+
+    def ping(self) -> None:
+        info = _call("asking the engine about its swarm", self.api.info)
+        swarm = info.get("Swarm") or {}
+        if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+            state = swarm.get("LocalNodeState") or "unknown"
+            raise SwarmUnavailable(f"this Docker engine is not a Swarm manager (swarm: {state})")
+
+    def create_secret(self, name: str, data: bytes, labels: Pairs) -> str:
+        created = _call(
+            f"creating secret {name}",
+            lambda: self.api.create_secret(name, data, labels=dict(labels)),
+        )
+        return str(created["ID"])
+
+    def create_config(self, name: str, data: bytes, labels: Pairs) -> str:
+        created = _call(
+            f"creating config {name}",
+            lambda: self.api.create_config(name, data, labels=dict(labels)),
+        )
+        return str(created["ID"])
+
+    def create_service(self, spec: ServiceSpec) -> str:
+        created = _call(
+            f"creating service {spec.name}",
+            lambda: self.api.create_service(  # type: ignore[no-untyped-call]
+                _spec(spec),
+                name=spec.name,
+                labels=dict(spec.labels),
+                mode=ServiceMode("replicated", replicas=1),
+            ),
+        )
+        return str(created["ID"])
+
+    def task(self, service: str) -> Task | None:
+        found = _call(
+            "listing tasks",
+            lambda: self.api.tasks(filters={"service": service}),  # type: ignore[no-untyped-call]
+        )
+        if not found:
+            return None
+        status = max(found, key=lambda t: str(t.get("CreatedAt", "")))["Status"]
+        code = (status.get("ContainerStatus") or {}).get("ExitCode")
+        return Task(
+            state=str(status.get("State", "")),
+            exit_code=None if code is None else int(code),
+            error=str(status.get("Err") or ""),
+        )
+
+    def logs(self, service: str, since: int) -> list[LogLine]:
+        seconds, fraction = divmod(since, 1_000_000_000)
+        chunks = _call(
+            "reading the service's logs",
+            lambda: list(
+                self.api.service_logs(
+                    service,
+                    stdout=True,
+                    stderr=True,
+                    timestamps=True,
+                    since=f"{seconds}.{fraction:09d}",  # type: ignore[arg-type]
+                    is_tty=False,
+                )
+            ),
+        )
+        return [_line(chunk) for chunk in chunks if chunk]
+
+    def remove_service(self, service: str) -> None:
+        try:
+            _call(
+                f"removing service {service}",
+                lambda: self.api.remove_service(service),  # type: ignore[no-untyped-call]
+            )
+        except EngineError as error:
+            if not _gone(error):
+                raise
+        self._wait_gone(service)
+
+    def _wait_gone(self, service: str) -> None:
+        """Poll until no task of the service is left anywhere in the swarm, nor a container
+        of it on this node (the manager forgets a task before its node removed the container)."""
+        deadline = time.monotonic() + GONE_WAIT
+        while self._containers_of(service) or any(
+            t.get("ServiceID") == service for t in self._all_tasks()
+        ):
+            if time.monotonic() > deadline:
+                raise EngineError(f"service {service}: its tasks were still there after removal")
+            time.sleep(GONE_POLL)
+
+    def _containers_of(self, service: str) -> list[dict[str, Any]]:
+        filters = {"label": f"com.docker.swarm.service.id={service}"}
+        return list(
+            _call("listing containers", lambda: self.api.containers(all=True, filters=filters))
+        )
+
+    def _all_tasks(self) -> list[dict[str, Any]]:
+        return list(_call("listing tasks", self.api.tasks))
+
+    def labelled(self, label: str) -> list[Resource]:
+        filters = {"label": label}
+        listings: list[tuple[str, Callable[[], Any]]] = [
+            ("service", lambda: self.api.services(filters=filters)),  # type: ignore[no-untyped-call]
+            ("secret", lambda: self.api.secrets(filters=filters)),
+            ("config", lambda: self.api.configs(filters=filters)),  # type: ignore[no-untyped-call]
+        ]
+        return [
+            Resource(
+                kind=kind,
+                id=str(item["ID"]),
+                name=str(item["Spec"]["Name"]),
+                labels=item["Spec"].get("Labels") or {},
+            )
+            for kind, listing in listings
+            for item in _call(f"listing {kind}s", listing)
+        ]
+
+    def remove_resource(self, resource: Resource) -> None:
+        if resource.kind == "service":
+            self.remove_service(resource.id)
+            return
+        remove = self.api.remove_secret if resource.kind == "secret" else self.api.remove_config
+        try:
+            _call(f"removing {resource.kind} {resource.name}", lambda: remove(resource.id))
+        except EngineError as error:
+            if not _gone(error):
+                raise
+
+
+def _gone(error: EngineError) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, docker.errors.APIError) and cause.status_code == 404

@@ -1,0 +1,146 @@
+"""A job's workspace as an image a task on any node can pull: `FROM` the job's image.
+
+A task on another node cannot bind-mount this machine's folder, so the workspace travels as
+a layer: the tree git would commit now (tracked files with their uncommitted changes, and
+untracked ones .gitignore does not exclude) is written with a temporary index, never the
+user's, by `git write-tree`, then exported with `git archive`. The image is tagged by a
+hash of the base image, that tree, the workdir, the user and the artifacts handed over, and
+pushed to the run's registry; when the registry already has the tag (one HEAD), nothing is
+built or pushed. Tasks get it as `REPO@sha256:…`, never by tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from runner.engine.api import BuildRequest, ContainerEngine
+from runner.engine.swarm import registry
+from runner.errors import EngineError, UsageError
+from runner.execute import artifacts
+from runner.execute.settings import RunSettings
+from runner.model.pipeline import Steps
+from runner.model.results import JobResult
+from runner.output import JobLog
+from runner.paths import WORKSPACE_STATE
+
+FORMAT = "1"  # bump when the image's recipe changes
+REPOSITORY = "workspace"
+
+
+class NotShippable(UsageError):
+    hint = "The swarm backend ships the workspace from git: run dockstep inside a git repository."
+
+
+def _git(workspace: Path, *args: str, env: Mapping[str, str] | None = None) -> bytes:
+    done = subprocess.run(
+        ["git", *args], cwd=workspace, env=env, capture_output=True, check=False, timeout=300
+    )
+    if done.returncode != 0:
+        raise NotShippable(f"git {args[0]} in {workspace}: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
+def tree(workspace: Path) -> str:
+    """The id of the tree git would commit now, written through a copy of the index."""
+    index = Path(_git(workspace, "rev-parse", "--git-path", "index").decode().strip())
+    with tempfile.TemporaryDirectory(prefix="dockstep-index-") as scratch:
+        temporary = Path(scratch) / "index"
+        if (workspace / index).is_file():
+            # copy2 keeps the mtime git judges its stat cache by (racy-git): a file changed
+            # in the same second as the index, at the same size, is still rehashed
+            shutil.copy2(workspace / index, temporary)
+        env = {**os.environ, "GIT_INDEX_FILE": str(temporary)}
+        _git(workspace, "add", "--all", "--", ".", f":(exclude){WORKSPACE_STATE}", env=env)
+        return _git(workspace, "write-tree", env=env).decode().strip()
+
+
+class WorkspaceImages:
+    """Builds (or finds) each job's workspace image; one build per tag at a time."""
+
+    def __init__(self, engine: ContainerEngine, settings: RunSettings, repository: str) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._repository = f"{repository}/{REPOSITORY}"
+        self._git = threading.Lock()  # one temporary index at a time
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def image(self, action: Steps, base: str, inputs: Mapping[str, JobResult], log: JobLog) -> str:
+        """`REPO@sha256:…` of the workspace image for a job on `base` with these inputs."""
+        with self._git:
+            tree_id = tree(self._settings.workspace)
+        handed = _handed(inputs, log)
+        tag = f"{self._repository}:{self._hash(action, base, tree_id, inputs)}"
+        with self._guard:
+            lock = self._locks.setdefault(tag, threading.Lock())
+        with lock:
+            digest = registry.digest_of(tag)
+            if digest:
+                log.line(f"workspace image unchanged (tree {tree_id[:12]}): reused")
+            else:
+                digest = self._build_and_push(tag, action, base, tree_id, handed)
+                log.line(f"workspace image (tree {tree_id[:12]}) pushed as {digest[:19]}")
+        return f"{self._repository}@{digest}"
+
+    def _hash(self, action: Steps, base: str, tree_id: str, inputs: Mapping[str, JobResult]) -> str:
+        parts = [FORMAT, base, tree_id, action.workdir, self._settings.user or ""]
+        for producer, result in sorted(inputs.items()):
+            if result.artifacts is not None:
+                parts += [producer, *(f"{n}={d}" for n, d in result.artifacts.files)]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
+
+    def _build_and_push(
+        self, tag: str, action: Steps, base: str, tree_id: str, handed: dict[str, Path]
+    ) -> str:
+        with tempfile.TemporaryDirectory(prefix="dockstep-workspace-") as scratch:
+            context = Path(scratch)
+            _export(self._settings.workspace, tree_id, context / "ws")
+            lines = [f"FROM {base}", f"COPY{self._chown()} ws/ {action.workdir}/"]
+            for producer, folder in sorted(handed.items()):
+                shutil.copytree(folder, context / "artifacts" / producer)
+                target = artifacts.mount_point(producer)
+                lines.append(f"COPY artifacts/{producer}/ {target}/")
+            (context / "Dockerfile").write_text("\n".join(lines) + "\n")
+            request = BuildRequest(context=str(context), dockerfile="Dockerfile", tag=tag)
+            self._engine.build(request, lambda _chunk: None)
+        try:
+            digest = self._engine.push(tag) or registry.digest_of(tag)
+        finally:
+            self._engine.remove_image(tag)  # the registry keeps it; this engine need not
+        if not digest:
+            raise EngineError(f"pushed {tag} but the registry gave no digest")
+        return digest
+
+    def _chown(self) -> str:
+        return f" --chown={self._settings.user}" if self._settings.user else ""
+
+
+def _export(workspace: Path, tree_id: str, target: Path) -> None:
+    target.mkdir(parents=True)
+    archive = _git(workspace, "archive", "--format=tar", tree_id)
+    with tempfile.TemporaryFile() as buffer:
+        buffer.write(archive)
+        buffer.seek(0)
+        with tarfile.open(fileobj=buffer) as tar:
+            tar.extractall(target, filter="data")
+
+
+def _handed(inputs: Mapping[str, JobResult], log: JobLog) -> dict[str, Path]:
+    """The artifacts of the jobs this one waits for, checked against their recorded digests."""
+    handed = {}
+    for producer, result in sorted(inputs.items()):
+        if result.artifacts is None:
+            continue
+        handed[producer] = artifacts.verified(producer, result.artifacts)
+        log.line(
+            f"artifacts of {producer} (checksums verified) at {artifacts.mount_point(producer)}"
+        )
+    return handed

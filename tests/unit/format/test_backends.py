@@ -1,0 +1,80 @@
+"""`defaults.backend`, `--backend`, and the keys a Swarm task cannot honour, refused in place."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runner.errors import PipelineInvalid
+from runner.format.load import load_pipeline_text
+from runner.model.pipeline import Backend
+from tests.unit.pipelines import IMAGE, load, problems
+
+ASKING_TOO_MUCH = f"""\
+version: 1
+defaults: {{image: '{IMAGE}', backend: swarm}}
+jobs:
+  build:
+    privileged: true
+    docker_socket: true
+    resources: {{memory: 64m, pids: 50}}
+    cache:
+      volumes: [/root/.cache]
+    steps: [make]
+"""
+
+
+def test_the_backend_is_local_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    plain = f"version: 1\ndefaults: {{image: '{IMAGE}'}}\njobs: {{a: {{steps: [x]}}}}\n"
+    assert load(plain, tmp_path).backend is Backend.LOCAL
+    swarm = plain.replace("'}", "', backend: swarm}", 1)
+    assert load(swarm, tmp_path).backend is Backend.SWARM
+
+
+def test_an_unknown_backend_is_a_problem_with_a_suggestion(tmp_path: Path) -> None:
+    defaults = f"defaults: {{image: '{IMAGE}', backend: swram}}"
+    text = f"version: 1\n{defaults}\njobs: {{a: {{steps: [x]}}}}"
+    found = problems(text, tmp_path)
+    assert len(found) == 1
+    assert found[0].startswith("pipelines/ci.yml:2:")
+    assert "defaults.backend: expected one of local, swarm, got 'swram'" in found[0]
+    assert "did you mean 'swarm'" in found[0]
+
+
+def test_what_a_swarm_task_cannot_do_is_refused_at_each_key(tmp_path: Path) -> None:
+    found = problems(ASKING_TOO_MUCH, tmp_path)
+    assert [line.split(": ", 2)[:2] for line in found] == [
+        ["pipelines/ci.yml:5:17", "jobs.build.privileged"],
+        ["pipelines/ci.yml:6:20", "jobs.build.docker_socket"],
+        ["pipelines/ci.yml:7:16", "jobs.build.resources"],
+        ["pipelines/ci.yml:9:7", "jobs.build.cache"],
+    ]
+    assert all("cannot run on the swarm backend" in line for line in found)
+    assert all(line.endswith("run this job with --backend local") for line in found)
+
+
+def test_the_same_file_is_fine_on_the_local_backend(tmp_path: Path) -> None:
+    local = ASKING_TOO_MUCH.replace(", backend: swarm", "")
+    assert load(local, tmp_path).backend is Backend.LOCAL
+
+
+@pytest.mark.parametrize("backend", [Backend.SWARM, Backend.LOCAL])
+def test_the_backend_given_to_the_loader_replaces_the_files(
+    tmp_path: Path, backend: Backend
+) -> None:
+    text = ASKING_TOO_MUCH.replace("swarm", "local" if backend is Backend.SWARM else "swarm")
+    doc = textwrap.dedent(text)
+    if backend is Backend.SWARM:
+        with pytest.raises(PipelineInvalid, match="privileged: cannot run on the swarm"):
+            load_pipeline_text(doc, file="ci.yml", workspace=tmp_path, backend=backend)
+    else:
+        loaded = load_pipeline_text(doc, file="ci.yml", workspace=tmp_path, backend=backend)
+        assert loaded.backend is Backend.LOCAL
+
+
+def test_false_flags_are_no_reason_to_refuse(tmp_path: Path) -> None:
+    text = ASKING_TOO_MUCH.replace("true", "false").replace(", pids: 50", "")
+    text = text.replace("    cache:\n      volumes: [/root/.cache]\n", "")
+    assert load(text, tmp_path).backend is Backend.SWARM
