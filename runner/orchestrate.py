@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import grouped_report, paths, session
+from runner import context, grouped_report, paths, session
 from runner.cancel import CancelToken
 from runner.engine.api import ContainerEngine
 from runner.errors import DockstepError
@@ -115,7 +115,7 @@ class _Runner:
         token: CancelToken,
     ) -> None:
         self.composed = composed
-        self.run_id = session.new_run_id(time.time())
+        self.run_id = context.new_run_id(time.time())
         self._environ, self._cwd = environ, cwd
         self._engine, self._console, self._token = engine, console, token
         self._futures: dict[cf.Future[session.RunResult], str] = {}

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import git, session
+from runner import context, git, session
 from runner.errors import PipelineInvalid, Problem, UsageError
 from runner.format.load import load_pipeline
 from runner.model.events import Event, EventKind, EventSource, PipelineStatus, Upstream
@@ -112,7 +112,7 @@ def compose_request(request: OrchestrationRequest, cwd: Path) -> Composed:
     """Load and compose; PipelineInvalid or UsageError for anything wrong, before Docker."""
     if not request.pipelines:
         raise UsageError("no pipelines to run")
-    workspace = session.workspace_of(request.pipelines[0], cwd)
+    workspace = context.workspace_of(request.pipelines[0], cwd)
     loaded = _load(request, workspace)
     orchestration = compose(loaded, request.event)  # unknown upstreams, cycles
     names = [pipeline.name for pipeline in loaded]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from runner import git, pipelines, session
+from runner import context, git, pipelines, session
 from runner.format.load import load_pipeline
 from runner.model.events import Event, EventKind
 from runner.model.pipeline import Job, Steps
@@ -17,7 +17,7 @@ from runner.plan.plan import Plan
 
 
 def validate(pipeline: Path, cwd: Path, *, allow_unpinned: bool = False) -> int:
-    workspace = session.workspace_of(pipeline, cwd)
+    workspace = context.workspace_of(pipeline, cwd)
     loaded = load_pipeline(pipeline, workspace=workspace, allow_unpinned=allow_unpinned)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from runner import session
+from runner import context
 from runner.cancel import CancelToken
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
@@ -185,7 +185,7 @@ class Service:
         reuse: Mapping[str, tuple[JobResult, ...]],
     ) -> Reply:
         now = time.time()
-        ids = {p: f"{session.new_run_id(now)}-{log_dir_of(p)}" for p in pipelines}
+        ids = {p: f"{context.new_run_id(now)}-{log_dir_of(p)}" for p in pipelines}
         record = self.history.create_run(
             pipelines=pipelines, event=event, requested_by=requested_by, session_runs=ids
         )

@@ -1,0 +1,236 @@
+"""The engine side of one run: which runner runs each kind of job (the registry the
+session injects), the run's own network and swarm, the scheduler, and the sweep on the way
+out. `session.run` calls these; nothing here decides what a run means."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from runner.cache.layers import LayerCache
+from runner.cancel import CancelToken
+from runner.delivery.approvals import Gate, ManualJobs, record_gated
+from runner.delivery.deploy import DeployJob
+from runner.delivery.package import PackageJob
+from runner.delivery.verify import VerifyJob
+from runner.engine import cleanup
+from runner.engine.api import ContainerEngine
+from runner.engine.swarm.api import Swarm
+from runner.errors import EngineLost, EngineUnavailable, UsageError
+from runner.execute import environment
+from runner.execute.images import ImageResolver
+from runner.execute.install import Installer
+from runner.execute.job import JobRunner
+from runner.execute.kinds import Kinds
+from runner.execute.scheduler import JobExecutor, Scheduler
+from runner.execute.steps_job import StepsJob
+from runner.execute.swarm_files import RunFiles
+from runner.execute.swarm_job import SwarmStepsJob
+from runner.execute.swarm_workspace import WorkspaceImages
+from runner.model.pipeline import (
+    Backend,
+    Deploy,
+    Job,
+    Package,
+    Pipeline,
+    Steps,
+    Verify,
+)
+from runner.model.results import JobResult
+from runner.output import Console
+
+if TYPE_CHECKING:
+    from runner.session import Prepared
+
+
+def check_image_envs(engine: ContainerEngine, prepared: Prepared) -> None:
+    """Names a job's env leaves to its image, checked against the image before any
+    container starts, when the image is already on the engine (a build or a pull happens
+    in the job: its image's env is checked there, before its install and first step)."""
+    environments = {e.name: e for e in prepared.resolved.pipeline.environments}
+    for planned in prepared.resolved.plan.runnable():
+        action = planned.job.action
+        if not isinstance(action, Steps) or action.image.build or not action.image.reference:
+            continue
+        if not environment.from_image(prepared.settings, planned.job, environments):
+            continue
+        image = engine.image_id(action.image.reference)
+        if image is not None:
+            settings = replace(prepared.settings, image_env=engine.image_env(image))
+            environment.check_image(settings, planned.job, action.image.reference)
+
+
+def _steps_runner(
+    engine: ContainerEngine, prepared: Prepared, layers: LayerCache, swarm: Swarm | None
+) -> StepsJob | SwarmStepsJob:
+    """The runner of steps jobs: this engine's containers, or a swarm's tasks."""
+    settings = prepared.settings
+    images = ImageResolver(engine, settings)
+    installer = Installer(engine, settings, layers)
+    if swarm is None:
+        return StepsJob(
+            engine, images=images, installer=installer, settings=settings, clock=time.time
+        )
+    registry = prepared.resolved.request.registry or ""
+    return SwarmStepsJob(
+        swarm,
+        images=images,
+        installer=installer,
+        workspace=WorkspaceImages(engine, settings, registry),
+        files=RunFiles(swarm, settings),
+        settings=settings,
+        registry=registry,
+        clock=time.time,
+    )
+
+
+def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> Kinds:
+    """One runner per kind of job: what each `Job.action` type is run by."""
+    resolved, settings = prepared.resolved, prepared.settings
+    layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
+    runnable = (p.name for p in resolved.plan.runnable())
+    record_gated(prepared.approvals, gated_jobs(resolved.pipeline, runnable))
+    gate = Gate(
+        prepared.approvals,
+        settings.run_id,
+        interactive=resolved.request.interactive,
+        approved=resolved.request.approve,
+    )
+    kinds: Kinds = {
+        Steps: _steps_runner(engine, prepared, layers, swarm),
+        Package: PackageJob(
+            engine,
+            settings=settings,
+            revision=resolved.revision,
+            source=resolved.source,
+            auth=prepared.auth,
+        ),
+        Deploy: DeployJob(
+            engine, settings=settings, environments=resolved.pipeline.environments, gate=gate
+        ),
+        Verify: VerifyJob(engine, run_id=settings.run_id),
+    }
+    return {kind: ManualJobs(runner, gate) for kind, runner in kinds.items()}
+
+
+def execute(
+    engine: ContainerEngine,
+    prepared: Prepared,
+    console: Console,
+    token: CancelToken,
+    *,
+    lost: list[EngineLost],
+    swarm: Swarm | None,
+) -> tuple[list[JobResult], bool]:
+    resolved = prepared.resolved
+    runner = JobRunner(
+        engine,
+        kinds=_kinds(engine, prepared, swarm),
+        console=console,
+        workspace=prepared.settings.workspace,
+        log_dir=prepared.run_dir,
+        keep=prepared.keep,
+    )
+    console.prefix_width([p.name for p in resolved.plan.jobs])
+    request = resolved.request
+    executor = _Reusing(runner, {r.name: r for r in request.reuse}) if request.reuse else runner
+    scheduler = Scheduler(
+        executor, workers=request.workers, keep_going=request.keep_going, clock=time.time
+    )
+    results = scheduler.run(resolved.plan, token)
+    if runner.engine_lost:
+        lost.append(runner.engine_lost)
+    return results, scheduler.interrupted
+
+
+class _Reusing:
+    """Hands back an earlier run's result for the jobs it holds and runs the others:
+    `rerun --failed` keeps what passed (and its outputs, which downstream jobs read from
+    the result) and runs only the failed jobs and what depends on them."""
+
+    def __init__(self, runner: JobExecutor, reused: Mapping[str, JobResult]) -> None:
+        self._runner = runner
+        self._reused = reused
+
+    def run(self, job: Job, inputs: Mapping[str, JobResult]) -> JobResult:
+        found = self._reused.get(job.name)
+        return found if found is not None else self._runner.run(job, inputs)
+
+    def cancel(self, job: str) -> None:
+        self._runner.cancel(job)
+
+    def cancel_all(self) -> None:
+        self._runner.cancel_all()
+
+
+@contextmanager
+def run_network(
+    engine: ContainerEngine,
+    prepared: Prepared,
+    console: Console,
+    *,
+    create: bool,
+    lost: list[EngineLost],
+) -> Iterator[None]:
+    """The run's own network; on the way out, everything labelled with the run id goes.
+
+    A run of package, deploy and verify jobs only starts no job container: no network.
+    An engine gone by then leaves the sweep to `dockstep clean` (or the next run's owner
+    check): the run still ends, and reports the loss.
+    """
+    settings = prepared.settings
+    try:
+        if create:
+            engine.create_network(settings.network, settings.labels)
+        yield
+    finally:
+        if not prepared.keep:
+            _sweep(engine, settings.run_id, console, lost)
+
+
+def _sweep(engine: ContainerEngine, run_id: str, console: Console, lost: list[EngineLost]) -> None:
+    try:
+        problems = cleanup.remove_run(engine, run_id)
+    except EngineUnavailable as error:
+        lost.append(error if isinstance(error, EngineLost) else EngineLost(str(error)))
+        console.note(
+            "warning: no engine to remove this run's containers and network from; "
+            "`dockstep clean` removes them once it is back"
+        )
+        return
+    for problem in problems:
+        console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
+
+
+@contextmanager
+def swarm_door(prepared: Prepared, console: Console, swarm: Swarm | None) -> Iterator[Swarm | None]:
+    """The swarm of a swarm run (None for a local one); on the way out, every service,
+    secret and config labelled with the run id goes."""
+    if prepared.resolved.pipeline.backend is not Backend.SWARM:
+        yield None
+        return
+    if swarm is None:
+        raise UsageError("this run is for the swarm backend, but no swarm was given to it")
+    swarm.ping()
+    try:
+        yield swarm
+    finally:
+        if not prepared.keep:
+            for problem in cleanup.sweep_run(swarm, prepared.settings.run_id):
+                console.note(f"warning: {problem}; `dockstep clean` retries once this run ends")
+
+
+def gated_jobs(pipeline: Pipeline, names: Iterable[str]) -> list[str]:
+    """Which of these jobs wait for `dockstep approve`: manual ones, and deploys to
+    environments with `approval: required`."""
+    environments = {e.name: e for e in pipeline.environments}
+    found = []
+    for name in names:
+        job = pipeline.job(name)
+        deploy = job.action if isinstance(job.action, Deploy) else None
+        if job.manual or (deploy is not None and environments[deploy.environment].approval):
+            found.append(name)
+    return found
