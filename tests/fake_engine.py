@@ -20,6 +20,7 @@ from runner.engine.api import (
     Resource,
 )
 from runner.errors import EngineError
+from runner.execute.containers import TERMINATE
 from runner.model.pipeline import Pairs
 
 Script = Callable[[str], tuple[int, bytes]]  # step command -> (exit code, output)
@@ -109,6 +110,10 @@ class FakeEngine:
         user: str | None,
         output: OutputSink,
     ) -> int:
+        if command == TERMINATE:  # a graceful stop: the fake's steps all obey SIGTERM
+            self._record("terminate", container)
+            self.killed.add(container)
+            return 0
         self._record("exec", command[-1])
         with self._lock:
             self.exec_envs.append(dict(env))

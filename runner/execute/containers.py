@@ -9,8 +9,15 @@ from runner.execute.settings import RunSettings
 from runner.model.pipeline import Job, Steps, pairs
 
 DOCKER_SOCKET = "/var/run/docker.sock"
-# Keeps the container alive between steps; every step is an exec into it.
-IDLE_COMMAND = ("sh", "-c", "while :; do sleep 3600; done")
+# Keeps the container alive between steps; every step is an exec into it. It ignores the
+# SIGTERM a stop sends to every process (see TERMINATE): were it to end, the container's
+# init would end and take the step with it before the step's trap could run.
+IDLE_COMMAND = ("sh", "-c", "trap '' TERM INT HUP; while :; do sleep 3600; done")
+# A graceful stop, run as root inside the container: SIGTERM to every process but the
+# container's init (kill(-1) semantics), so the step's whole process tree hears it, an exec'd
+# step included (a signal to the container itself reaches only its init's child).
+TERMINATE = ("sh", "-c", "kill -s TERM -1 2>/dev/null; true")
+ROOT = "0:0"
 
 
 def shell(script: str) -> tuple[str, ...]:

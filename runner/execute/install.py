@@ -17,7 +17,7 @@ from runner.model.results import CacheStatus
 from runner.output import JobLog
 
 VOLUME_PROBE_PATH = "/dockstep-volume"
-ROOT = "0:0"  # installs write system paths (/opt, /usr/local): they run as root
+ROOT = containers.ROOT  # installs write system paths (/opt, /usr/local): they run as root
 
 
 class InstallFailed(DockstepError):

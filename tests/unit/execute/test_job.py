@@ -46,7 +46,7 @@ def test_a_step_timeout_stops_the_container_and_reports_timeout(tmp_path: Path) 
     result = run_pipeline(text, tmp_path, engine).results["j"]
     assert result.status is Status.TIMEOUT
     assert [s.status for s in result.steps] == [Status.TIMEOUT, Status.SKIPPED]
-    assert ("kill", "dockstep-r1-j") in engine.calls
+    assert ("terminate", "dockstep-r1-j") in engine.calls  # SIGTERM first, not a kill
 
 
 def test_secrets_are_masked_on_the_console_and_in_the_log(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_an_allowed_step_that_times_out_lets_the_next_steps_run(tmp_path: Path) 
     assert [s.status for s in result.steps] == [Status.ALLOWED_FAILURE, Status.PASSED]
     assert result.status is Status.PASSED
     assert ("start", "dockstep-r1-j") in engine.calls[
-        engine.calls.index(("kill", "dockstep-r1-j")) :
+        engine.calls.index(("terminate", "dockstep-r1-j")) :
     ]
     assert "step 'hang' hit its timeout; allowed to fail, carrying on" in outcome.output
 

@@ -71,6 +71,7 @@ def test_minimal_pipeline_gets_every_default(tmp_path: Path) -> None:
         None,
         None,
     )
+    assert job.stop_grace == 10.0
     assert (job.allow_failure, steps_of(job).privileged, steps_of(job).docker_socket) == (
         False,
         False,
@@ -113,6 +114,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
             image: {IMAGE}
             env: {{LEVEL: job}}
             timeout: 1h30m
+            stop_grace: 0
             allow_failure: true
             if: branch == 'main' && $DEPLOY
             resources: {{memory: 512m, cpus: 1.5, pids: 256}}
@@ -149,11 +151,12 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         )
     )
     check = pipeline.job("check")
-    assert (check.stage, check.needs, check.env, check.timeout) == (
+    assert (check.stage, check.needs, check.env, check.timeout, check.stop_grace) == (
         "check",
         ("image",),
         (("LEVEL", "job"),),
         5400.0,
+        0.0,
     )
     assert (check.allow_failure, steps_of(check).privileged, steps_of(check).docker_socket) == (
         True,

@@ -169,6 +169,7 @@ VALID = [
         needs: [image]
         env: {{LEVEL: "1"}}
         timeout: 1h30m
+        stop_grace: 30s
         allow_failure: true
         if: branch == 'main' || tag =~ '^v'
         resources: {{memory: 1g, cpus: 2, pids: 512}}
@@ -366,6 +367,7 @@ INVALID = [
     pytest.param(
         f"version: 1\njobs: {{'a b': {{image: {IMAGE}, steps: [x]}}}}\n", "jobs", id="job-name"
     ),
+    pytest.param(job_t("stop_grace: soon"), "jobs/t/stop_grace", id="bad-grace"),
     pytest.param(
         f"version: 2\njobs: {{t: {{image: {IMAGE}, steps: [x]}}}}\n", "version", id="version"
     ),
