@@ -62,7 +62,7 @@ def job_spec(
         labels=pairs({**dict(settings.labels), JOB: job.name}),
         network=settings.network,
         workdir=(step.workdir if step and step.workdir else steps.workdir),
-        env=environment.step_env(settings, job, step),
+        env=environment.container_env(settings, job, step),
         mounts=_mounts(settings, steps, volumes, workspace_read_only=False),
         tmpfs=(environment.HOME,) if settings.user else (),
         user=settings.user,

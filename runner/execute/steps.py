@@ -2,8 +2,8 @@
 
 Steps are exec'd into the job's container (kept alive between them) so they share its
 filesystem like the lines of a CI job's shell. A job of one step that is not retried
-runs it as the container's own command instead: no exec is needed, and the engine
-itself sees an OOM kill.
+runs it as the container's own command instead (unless the run has secrets, which only
+an exec may carry): no exec is needed, and the engine itself sees an OOM kill.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ from runner.retrying import retrying
 Clock = Callable[[], float]
 
 
-def single_shot(action: Steps) -> bool:
-    return len(action.steps) == 1 and action.steps[0].retry.max_retries == 0
+def single_shot(action: Steps, settings: RunSettings) -> bool:
+    """Whether the job's only step can be its container's command: not retried, and no
+    secret to pass (a container's command gets its env from the container's config)."""
+    one = len(action.steps) == 1 and action.steps[0].retry.max_retries == 0
+    return one and not settings.secrets
 
 
 class StepRunner:
@@ -81,7 +84,7 @@ class StepRunner:
         if (
             status is Status.TIMEOUT
             and step.allow_failure
-            and slot.resume(restart=not single_shot(action))
+            and slot.resume(restart=not single_shot(action, self._settings))
         ):
             status = Status.ALLOWED_FAILURE
             log.line(f"step {step.name!r} hit its timeout; allowed to fail, carrying on")
@@ -100,7 +103,7 @@ class StepRunner:
     def _execute(self, job: Job, action: Steps, step: Step, context: JobContext) -> int:
         slot, log = context.slot, context.log
         assert slot.container is not None  # created before the first step
-        if single_shot(action):  # the container's own command is the step
+        if single_shot(action, self._settings):  # the container's own command is the step
             stream = self._engine.attach(slot.container)
             if not slot.start():
                 return -1

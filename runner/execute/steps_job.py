@@ -47,7 +47,7 @@ class StepsJob:
         )
         image = cached.image if cached else resolved.id
         cache = cached.result() if cached else None
-        single = single_shot(action)
+        single = single_shot(action, self._settings)
         spec = containers.job_spec(
             self._settings, job, action, image, main_step=single, volumes=volumes + handed
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from runner.model.results import Status
 from tests.fake_engine import FakeEngine
 from tests.unit.harness import run_pipeline
@@ -139,3 +141,15 @@ def test_a_job_timeout_is_not_excused_by_allow_failure_on_the_step(tmp_path: Pat
     result = run_pipeline(text, tmp_path, engine).results["j"]
     assert result.status is Status.TIMEOUT
     assert [s.status for s in result.steps] == [Status.TIMEOUT, Status.SKIPPED]
+
+
+@pytest.mark.parametrize("steps", ["[show]", "[first, show]"], ids=["one-step", "two-steps"])
+def test_secrets_reach_steps_by_exec_only_never_the_containers_config(
+    tmp_path: Path, steps: str
+) -> None:
+    engine = FakeEngine()
+    text = f"jobs:\n  j: {{steps: {steps}}}\n"
+    run_pipeline(text, tmp_path, engine, secrets=(("TOKEN", "hunter2-secret"),))
+    assert all("TOKEN" not in dict(spec.env) for spec in engine.created.values())
+    assert ("exec", "show") in engine.calls  # a single step becomes an exec to get it
+    assert any(env.get("TOKEN") == "hunter2-secret" for env in engine.exec_envs)
