@@ -915,7 +915,10 @@ def test_multi_line_condition_errors_point_at_the_value(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- secrets
 
 
-def test_secrets(tmp_path: Path) -> None:
+def test_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "deploy_key").write_text("a key")
     top = """\
         secrets:
           TOKEN: {env: CI_TOKEN}
@@ -964,3 +967,12 @@ def test_a_condition_starting_with_bang_must_be_quoted(tmp_path: Path) -> None:
     ]
     quoted = one_job(f"image: {IMAGE}\nsteps: [x]\nif: '!$DEPLOY'\n")
     assert load(quoted, tmp_path).job("test").condition == "!$DEPLOY"
+
+
+def test_a_secret_file_that_is_not_there_is_a_problem_at_its_place(tmp_path: Path) -> None:
+    top = "secrets:\n  KEY: {file: keys/deploy}\n"
+    text = one_job(f"image: {IMAGE}\nsteps: [x]\n", top=top)
+    where = tmp_path / "keys" / "deploy"
+    assert problems(text, tmp_path) == [
+        f"pipelines/ci.yml:3:15: secrets.KEY.file: no file '{where}' to read the secret from"
+    ]

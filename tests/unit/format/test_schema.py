@@ -151,7 +151,7 @@ VALID = [
     env: {{PYTHON: 3.12, DEBUG: false}}
     secrets:
       TOKEN: {{env: CI_TOKEN}}
-      KEY: {{file: /run/keys/deploy}}
+      KEY: {{file: keys/deploy}}
     defaults:
       image: {IMAGE}
       timeout: 30m
@@ -570,6 +570,9 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "images" / "python" / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "examples" / "webapp").mkdir(parents=True)
     (tmp_path / "examples" / "webapp" / "Dockerfile").write_text("FROM scratch\n")
+    for name in ("keys/deploy", "requirements.txt", "src/app/pyproject.toml", "package-lock.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)  # named files must exist
     return tmp_path
 
 
