@@ -45,6 +45,7 @@ class FakeEngine:
     volumes: dict[str, Pairs] = field(default_factory=dict)
     push_errors: list[str] = field(default_factory=list)  # raised by the next pushes, in order
     image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    archives: list[tuple[str, str, bytes]] = field(default_factory=list)  # copy_in calls
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -129,6 +130,13 @@ class FakeEngine:
         if container in self.killed:
             return 137, b""
         return self.script(command)
+
+    def copy_in(self, container: str, path: str, archive: bytes) -> None:
+        self._record("copy_in", f"{container}:{path}")
+        if container not in self.containers:
+            raise EngineError(f"no such container: {container}")
+        with self._lock:
+            self.archives.append((container, path, archive))
 
     def state(self, container: str) -> ContainerState:
         running = container in self.started and container not in self.killed

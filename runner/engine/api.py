@@ -128,6 +128,10 @@ class ContainerEngine(Protocol):
     ) -> int:
         """Run a command inside a running container, streaming its output; its exit code."""
 
+    def copy_in(self, container: str, path: str, archive: bytes) -> None:
+        """Unpack a tar archive at `path` in a container (created or running), keeping the
+        owners its entries name; a path under a mount point lands in the mounted volume."""
+
     def state(self, container: str) -> ContainerState: ...
 
     def find(self, name: str) -> ContainerInfo | None:

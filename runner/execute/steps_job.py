@@ -36,7 +36,7 @@ class StepsJob:
         log, slot = context.log, context.slot
         resolved = self._images.resolve(job.name, action, log.write)
         _announce(action, context)
-        volumes = self._installer.volumes(job, action, resolved)
+        volumes = self._installer.volumes(job, action)
         handed = _handed_over(context)  # not for the install: not in its key
         cached = (
             self._installer.install(
@@ -51,7 +51,11 @@ class StepsJob:
         spec = containers.job_spec(
             self._settings, job, action, image, main_step=single, volumes=volumes + handed
         )
-        if not slot.create(spec) or (not single and not slot.start()):
+        created = slot.create(spec)
+        if created:
+            assert slot.container is not None  # created just now, not started yet
+            self._installer.hand_over(slot.container, volumes)
+        if not created or (not single and not slot.start()):
             stopped = slot.stopped_because or Status.CANCELLED
             return Outcome(status=stopped, image=image, cache=cache)
         steps = self._steps.run_all(job, action, context)

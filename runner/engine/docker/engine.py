@@ -240,6 +240,9 @@ class DockerEngine:
         code = _call("inspecting exec", lambda: self.api.exec_inspect(exec_id)).get("ExitCode")
         return -1 if code is None else int(code)
 
+    def copy_in(self, container: str, path: str, archive: bytes) -> None:
+        _call("copying into container", lambda: self.api.put_archive(container, path, archive))
+
     def state(self, container: str) -> ContainerState:
         info = _call("inspecting container", lambda: self.api.inspect_container(container))
         state = info["State"]
