@@ -7,6 +7,9 @@ The only place that prints errors and chooses the process's exit code.
 
 from __future__ import annotations
 
+# First of all: a Ctrl-C or SIGTERM while the rest is imported must count (issue 9, point 3).
+from runner import stopsignals  # isort: split
+
 import os
 import signal
 import sys
@@ -17,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner.cancel import CancelToken
 from runner.errors import EXIT_INTERRUPTED, DockstepError
 from runner.model.pipeline import pairs
 from runner.names import VARIABLE_NAME
@@ -33,20 +35,6 @@ PIPELINE = click.argument(
 ALLOW_UNPINNED = click.option(
     "--allow-unpinned", is_flag=True, help="Run floating image tags anyway (with a warning)."
 )
-
-
-def _cancel_on_signals(token: CancelToken) -> None:
-    """SIGINT, SIGTERM and SIGHUP cancel the run: jobs stop, everything is removed, exit 130.
-
-    A second one stops waiting for the jobs to stop. SIGINT is set explicitly: a shell
-    starts background commands with it ignored.
-    """
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        token.cancel()
-
-    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a dropped terminal
-        signal.signal(stop, handler)
 
 
 def _exit_with(action: Callable[[], int]) -> None:
@@ -78,8 +66,12 @@ def _variables(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dockstep")
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """dockstep: run a pipeline's jobs in pinned containers, locally exactly as in CI."""
+    if context.invoked_subcommand not in ("run", "rerun"):
+        # Only a run turns Ctrl-C into a cancel; elsewhere it interrupts as usual.
+        stopsignals.release()
 
 
 @main.command()
@@ -316,8 +308,9 @@ def run(
 ) -> None:
     """Run a pipeline's jobs in containers (or as tasks on a Docker Swarm); with --all,
     every pipeline the event triggers."""
-    token = CancelToken()
-    _cancel_on_signals(token)
+    # SIGINT, SIGTERM and SIGHUP cancel the run (since the process started): jobs stop,
+    # everything is removed, exit 130. A second one stops waiting for the jobs to stop.
+    token = stopsignals.TOKEN
     from runner.commands.run import run as command
     from runner.commands.run import run_all
     from runner.model.pipeline import Backend
@@ -510,8 +503,7 @@ def logs(run_id: int, job: str | None, pipeline: str, follow_: bool) -> None:
 @click.option("--failed", is_flag=True, help="Only the failed jobs and what depends on them.")
 def rerun(run_id: int, failed: bool) -> None:
     """Run a recorded run again (the service's runs by the service)."""
-    token = CancelToken()
-    _cancel_on_signals(token)
+    token = stopsignals.TOKEN  # as for `run`: the first signal cancels, a second forces
     from runner.commands.rerun import rerun as command
 
     environ = dict(os.environ)

@@ -10,6 +10,15 @@ WORKSPACE_STATE = ".dockstep"  # in the workspace: run logs and reports
 IGNORED = (WORKSPACE_STATE, ".git")  # never hashed into a build's content tag or a cache key
 
 
+def workspace_files(workspace: Path, pattern: str) -> list[Path]:
+    """The files a glob matches in the workspace, leaving out dockstep's and git's own."""
+    return [
+        path
+        for path in workspace.glob(pattern)
+        if path.is_file() and path.relative_to(workspace).parts[0] not in IGNORED
+    ]
+
+
 def state_dir(environ: Mapping[str, str]) -> Path:
     """Per-user state shared by every run on this machine: cache usage, locks, approvals."""
     if environ.get(STATE_ENV):

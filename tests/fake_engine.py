@@ -21,6 +21,7 @@ from runner.engine.api import (
 )
 from runner.engine.inflight import InFlight
 from runner.errors import EngineError
+from runner.execute.containers import TERMINATE
 from runner.model.pipeline import Pairs
 
 Script = Callable[[str], tuple[int, bytes]]  # step command -> (exit code, output)
@@ -51,6 +52,7 @@ class FakeEngine:
     oom_counts: dict[str, int] = field(default_factory=dict)  # the cgroup counter, by container
     died: dict[str, int] = field(default_factory=dict)  # containers whose command ended: exit code
     in_flight: InFlight = field(default_factory=InFlight)
+    archives: list[tuple[str, str, bytes]] = field(default_factory=list)  # copy_in calls
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str) -> None:
@@ -122,6 +124,10 @@ class FakeEngine:
         user: str | None,
         output: OutputSink,
     ) -> int:
+        if command == TERMINATE:  # a graceful stop: the fake's steps all obey SIGTERM
+            self._record("terminate", container)
+            self.killed.add(container)
+            return 0
         self._record("exec", command[-1])
         if container in self.died or container not in self.started:
             raise EngineError(f"creating exec: Container {container} is not running")
@@ -141,6 +147,13 @@ class FakeEngine:
         if command in self.oom_steps:
             self.oom_counts[container] = self.oom_counts.get(container, 0) + 1
         return self.script(command)
+
+    def copy_in(self, container: str, path: str, archive: bytes) -> None:
+        self._record("copy_in", f"{container}:{path}")
+        if container not in self.containers:
+            raise EngineError(f"no such container: {container}")
+        with self._lock:
+            self.archives.append((container, path, archive))
 
     def state(self, container: str) -> ContainerState:
         running = self._running(container)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from runner.errors import UsageError
 from runner.model.pipeline import CacheVolume, Install
-from runner.paths import IGNORED
+from runner.paths import workspace_files
 
 FORMAT = "1"  # bump when the key's recipe changes, so old layers stop matching
 LAYER_REPOSITORY = "dockstep-cache"
@@ -54,15 +54,12 @@ def key_files(workspace: Path, patterns: Iterable[str], *, auto: bool) -> list[s
     """The files that key a cache, relative to the workspace and sorted.
 
     A pattern that matches nothing is an error: a typo must not silently make a cache
-    that ignores the lockfile it was meant to follow.
+    that ignores the lockfile it was meant to follow. The loader reports it first, at
+    its place in the file; this catches a file removed since.
     """
     found: set[str] = set()
     for pattern in LOCKFILES if auto else patterns:
-        matches = [
-            p
-            for p in workspace.glob(pattern)
-            if p.is_file() and p.relative_to(workspace).parts[0] not in IGNORED
-        ]
+        matches = workspace_files(workspace, pattern)
         if not matches and not auto:
             raise UsageError(f"install.keys: no file in {workspace} matches {pattern!r}")
         found.update(p.relative_to(workspace).as_posix() for p in matches)

@@ -154,6 +154,10 @@ class Containers(Protocol):
     ) -> int:
         """Run a command inside a running container, streaming its output; its exit code."""
 
+    def copy_in(self, container: str, path: str, archive: bytes) -> None:
+        """Unpack a tar archive at `path` in a container (created or running), keeping the
+        owners its entries name; a path under a mount point lands in the mounted volume."""
+
     def state(self, container: str) -> ContainerState: ...
 
     def oom_kills(self, container: str) -> int | None:

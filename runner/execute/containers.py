@@ -15,9 +15,16 @@ from runner.execute.settings import RunSettings
 from runner.model.pipeline import Job, Steps, pairs
 
 DOCKER_SOCKET = "/var/run/docker.sock"
-# Keeps the container alive between steps; every step is an exec into it.
-IDLE_COMMAND = ("sh", "-c", "while :; do sleep 3600; done")
 DEFAULT_PIDS = 4096  # a job's `resources.pids` raises or lowers it
+# Keeps the container alive between steps; every step is an exec into it. It ignores the
+# SIGTERM a stop sends to every process (see TERMINATE): were it to end, the container's
+# init would end and take the step with it before the step's trap could run.
+IDLE_COMMAND = ("sh", "-c", "trap '' TERM INT HUP; while :; do sleep 3600; done")
+# A graceful stop, run as root inside the container: SIGTERM to every process but the
+# container's init (kill(-1) semantics), so the step's whole process tree hears it, an exec'd
+# step included (a signal to the container itself reaches only its init's child).
+TERMINATE = ("sh", "-c", "kill -s TERM -1 2>/dev/null; true")
+ROOT = "0:0"
 
 
 def shell(script: str) -> tuple[str, ...]:
@@ -63,7 +70,7 @@ def job_spec(
         labels=pairs({**dict(settings.labels), JOB: job.name}),
         network=network or settings.network,
         workdir=(step.workdir if step and step.workdir else steps.workdir),
-        env=environment.step_env(settings, job, step),
+        env=environment.container_env(settings, job, step),
         mounts=_mounts(settings, steps, volumes, workspace_read_only=False),
         tmpfs=(environment.HOME,) if settings.user else (),
         user=settings.user,

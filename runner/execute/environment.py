@@ -13,6 +13,9 @@ has it: `check` (before any Docker call) leaves such names of a steps job to
 `check_image`, which the job calls right after resolving its image, before its first
 container. Every other undefined name stops the run before the first Docker call.
 
+Secrets reach steps and installs only with each exec, never a container's own config
+(`container_env`), an image's config or a build's arguments.
+
 Installs get `CI=true` but not the other built-ins: a layer outlives the run that made it,
 so it must not depend on a run id or a commit; their cache key hashes the merged layers.
 """
@@ -71,12 +74,21 @@ def build_args(settings: RunSettings, args: Pairs, job: Job | None = None) -> Pa
 
 
 def step_env(settings: RunSettings, job: Job, step: Step | None = None) -> Pairs:
-    """What a step (or, with no step, the job's idle container) sees."""
+    """What a step sees: given at exec time only, as it holds the secrets."""
+    return pairs({**dict(container_env(settings, job, step)), **dict(settings.secrets)})
+
+
+def container_env(settings: RunSettings, job: Job, step: Step | None = None) -> Pairs:
+    """What a job's container is created with: the step's variables without the secrets.
+
+    A container's config is readable by every engine user while it lives (`docker
+    inspect`), so secrets never go there; they come with each exec (`step_env`).
+    """
     layers = [settings.pipeline_env, _cell(job), job.env, step.env if step else ()]
     merged = {**base(settings, job), **_layers(settings, job, layers)}
     if settings.user:
         merged.setdefault("HOME", HOME)
-    return pairs({**_with_ca(settings, merged), **dict(settings.secrets)})
+    return pairs(_with_ca(settings, merged))
 
 
 def install_declared(settings: RunSettings, job: Job, install: Install) -> dict[str, str]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from collections.abc import Callable
 from dataclasses import replace
 
 from runner.cache import keys
 from runner.cache.keys import CacheKey
 from runner.cache.layers import CacheOutcome, LayerCache
-from runner.engine.api import ContainerEngine, ContainerSpec, Mount
+from runner.engine.api import ContainerEngine, Mount
 from runner.engine.labels import CACHE_JOB, CACHE_KEY, CACHE_KIND, CACHE_PATH
 from runner.errors import DockstepError
 from runner.execute import containers, environment
@@ -21,8 +23,7 @@ from runner.model.pipeline import CacheVolume, Install, Job, Steps, pairs
 from runner.model.results import CacheStatus
 from runner.output import JobLog
 
-VOLUME_PROBE_PATH = "/dockstep-volume"
-ROOT = "0:0"  # installs write system paths (/opt, /usr/local): they run as root
+ROOT = containers.ROOT  # installs write system paths (/opt, /usr/local): they run as root
 
 
 class InstallFailed(DockstepError):
@@ -180,8 +181,6 @@ class Installer:
             )
             if self._engine.ensure_volume(name, labels):
                 self._restore(job, volume, name, image.id, note)
-                if self._settings.user:
-                    self._hand_over(job.name, name, image.id)
             self._layers.usage.touch(key.value)
             mounts.append(Mount(source=name, target=volume.path))
         return tuple(mounts)
@@ -201,26 +200,28 @@ class Installer:
         restore.copy(self._engine, self._settings, image=image, source=found, to=name)
         note(f"cache volume {volume.path}: new key, restored from {found}")
 
-    def _hand_over(self, job: str, volume: str, image: str) -> None:
-        """A new volume belongs to root: give it to the user the steps run as."""
-        spec = ContainerSpec(
-            image=image,
-            name=f"dockstep-{self._settings.run_id}-{job}-{volume}",
-            command=("chown", str(self._settings.user), VOLUME_PROBE_PATH),
-            labels=self._settings.labels,
-            network=self._settings.network,
-            workdir="/",
-            mounts=(Mount(source=volume, target=VOLUME_PROBE_PATH),),
-            user=ROOT,
-            pids=containers.DEFAULT_PIDS,
-            no_new_privileges=True,
-        )
-        container = self._engine.create(spec)
-        try:
-            stream = self._engine.attach(container)
-            self._engine.start(container)
-            output = b"".join(stream)
-            if self._engine.wait(container) != 0:
-                raise DockstepError(f"cannot hand volume {volume} over: {output.decode()}")
-        finally:
-            self._engine.remove(container)
+    def hand_over(self, container: str, volumes: tuple[Mount, ...]) -> None:
+        """Give the cache volumes to the user the steps run as, in their created container.
+
+        Docker copies the owner of the image's directory at a mount point onto an empty
+        volume at each mount, and an install layer holds that directory root-owned; so
+        every job container gets its volumes handed over after it is created and before
+        it starts. The engine's archive upload does it (a directory entry carrying the
+        user's ids), so the image needs no `chown`.
+        """
+        if not self._settings.user:
+            return
+        for mount in volumes:
+            self._engine.copy_in(container, "/", owned_directory(mount.target, self._settings.user))
+
+
+def owned_directory(path: str, user: str) -> bytes:
+    """A tar archive of one directory entry, `path` (absolute), owned by `user` (uid:gid)."""
+    uid, _, gid = user.partition(":")
+    entry = tarfile.TarInfo(path.strip("/"))
+    entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+    entry.uid, entry.gid = int(uid), int(gid or uid)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.addfile(entry)
+    return buffer.getvalue()

@@ -66,7 +66,9 @@ class JobRunner:
 
     def run(self, job: Job, inputs: Mapping[str, JobResult]) -> JobResult:
         """Run `job`; `inputs` are the results of the jobs it waits for."""
-        slot = self._slots.setdefault(job.name, ContainerSlot(self._engine, keep=self._keep))
+        slot = self._slots.setdefault(
+            job.name, ContainerSlot(self._engine, keep=self._keep, grace=job.stop_grace)
+        )
         if self._cancelled.is_set() or job.name in self._cancel_early:
             slot.stop(Status.CANCELLED)  # cancelled between being scheduled and starting
         log = JobLog(job.name, self._console, self._log_dir / f"{job.name}.log", self._console.mask)

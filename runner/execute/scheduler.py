@@ -17,7 +17,8 @@ from runner.model.results import JobResult, Status
 from runner.plan.plan import Plan, PlannedJob
 
 POLL = 0.2  # seconds between checks, so a cancel is seen promptly
-CANCEL_GRACE = 30.0  # seconds cancelled jobs get to stop and remove their containers
+# Seconds cancelled jobs get, beyond their steps' stop grace, to end and remove their containers.
+CLEANUP_MARGIN = 20.0
 
 
 class JobExecutor(Protocol):
@@ -64,7 +65,7 @@ class Scheduler:
         self.interrupted = True
         self._executor.cancel_all()
         run.cancel_pending("interrupted")
-        deadline = self._clock() + CANCEL_GRACE
+        deadline = self._clock() + run.longest_grace() + CLEANUP_MARGIN
         while run.running and not token.forced and self._clock() < deadline:
             run.collect(cf.wait(run.running, timeout=POLL).done)
         run.cancel_running("interrupted")  # the caller's sweep removes what is left
@@ -118,6 +119,10 @@ class _Run:
 
     def running_names(self) -> list[str]:
         return list(self.running.values())
+
+    def longest_grace(self) -> float:
+        """The longest stop grace of the running jobs: how long their steps may take to end."""
+        return max((self.planned[name].job.stop_grace for name in self.running_names()), default=0)
 
     def ready(self) -> list[PlannedJob]:
         return [p for p in self.pending if all(w in self.results for w in p.waits_for)]

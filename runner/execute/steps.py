@@ -2,8 +2,8 @@
 
 Steps are exec'd into the job's container (kept alive between them) so they share its
 filesystem like the lines of a CI job's shell. A job of one step that is not retried
-runs it as the container's own command instead: no exec is needed, and the engine
-itself sees an OOM kill.
+runs it as the container's own command instead (unless the run has secrets, which only
+an exec may carry): no exec is needed, and the engine itself sees an OOM kill.
 
 An exec'd step is charged only with the OOM kills of its own run: the cgroup's counter
 is read before and after it (from the host's files when the engine is local, so no
@@ -28,8 +28,13 @@ from runner.retrying import retrying
 Clock = Callable[[], float]
 
 
-def single_shot(action: Steps) -> bool:
-    return len(action.steps) == 1 and action.steps[0].retry.max_retries == 0
+def single_shot(action: Steps, settings: RunSettings) -> bool:
+    """Whether the job's only step can be its container's command: not retried, no secret
+    to pass (a container's command gets its env from the container's config), and no
+    install output to hand to the user before the step (that needs a started container)."""
+    one = len(action.steps) == 1 and action.steps[0].retry.max_retries == 0
+    handed = bool(action.install and action.install.outputs and settings.user)
+    return one and not settings.secrets and not handed
 
 
 class StepRunner:
@@ -59,7 +64,9 @@ class StepRunner:
         assert slot.container is not None  # created before the first step
         log.line(f"$ {step.name}")
         started = self._clock()
-        before = None if single_shot(action) else self._engine.oom_kills(slot.container)
+        before = (
+            None if single_shot(action, self._settings) else self._engine.oom_kills(slot.container)
+        )
         try:
             code, attempts = self._attempts(job, action, step, context)
         except EngineError as error:
@@ -113,7 +120,7 @@ class StepRunner:
         if (
             status is Status.TIMEOUT
             and step.allow_failure
-            and slot.resume(restart=not single_shot(action))
+            and slot.resume(restart=not single_shot(action, self._settings))
         ):
             status = Status.ALLOWED_FAILURE
             log.line(f"step {step.name!r} hit its timeout; allowed to fail, carrying on")
@@ -124,7 +131,7 @@ class StepRunner:
     def _execute(self, job: Job, action: Steps, step: Step, context: JobContext) -> int:
         slot, log = context.slot, context.log
         assert slot.container is not None  # created before the first step
-        if single_shot(action):  # the container's own command is the step
+        if single_shot(action, self._settings):  # the container's own command is the step
             stream = self._engine.attach(slot.container)
             if not slot.start():
                 return -1
@@ -145,7 +152,7 @@ class StepRunner:
     ) -> bool:
         """Whether the kernel OOM-killed something of this step while it ran."""
         assert slot.container is not None
-        if single_shot(action):  # the engine flags its main process; asked only on failure
+        if single_shot(action, self._settings):  # the engine flags its main process on failure
             failed = code != 0 and not slot.stopped_because
             return failed and self._engine.state(slot.container).oom_killed
         after = self._engine.oom_kills(slot.container)

@@ -64,8 +64,7 @@ class StepsJob:
         cache = cached.result() if cached else None
         with self._services.around(job, action, context) as services:
             outputs = self._installer.outputs.for_steps(job, action)
-            # outputs handed to the host user need a chown before the first step
-            single = single_shot(action) and not (outputs and settings.user)
+            single = single_shot(action, settings)
             spec = containers.job_spec(
                 settings,
                 job,
@@ -75,7 +74,10 @@ class StepsJob:
                 volumes=volumes + handed + outputs,
                 network=services.network,
             )
-            if not slot.create(spec) or (not single and not slot.start()):
+            created = slot.create(spec)
+            if created and slot.container is not None:  # created just now, not started yet
+                self._installer.hand_over(slot.container, volumes)
+            if not created or (not single and not slot.start()):
                 stopped = slot.stopped_because or Status.CANCELLED
                 return Outcome(status=stopped, image=image, cache=cache)
             self._installer.outputs.hand_over(action, slot)

@@ -26,6 +26,7 @@ from runner.format.yamlnodes import (
     wrong,
 )
 from runner.model.pipeline import CacheSpec, CacheVolume, Install, Pairs
+from runner.paths import workspace_files
 
 INSTALL_KEYS = frozenset({"run", "keys", "env", "outputs"})
 CACHE_KEYS = frozenset({"volumes", "registry"})
@@ -116,8 +117,13 @@ def read_keys(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
 
 
 def _glob(doc: Doc, node: yaml.Node, path: str) -> str | None:
-    """A relative glob that stays in the workspace (no leading `/`, no `..`), normalised."""
-    return read_relative(doc, node, path, "a glob relative to the workspace")
+    """A relative glob that stays in the workspace (no leading `/`, no `..`), normalised,
+    and matches a file there: a typo must stop the run before any container, not mid-way."""
+    glob = read_relative(doc, node, path, "a glob relative to the workspace")
+    if glob is not None and not workspace_files(doc.workspace, glob):
+        doc.add(node, path, f"no file in the workspace matches {glob!r}")
+        return None
+    return glob
 
 
 # ---------------------------------------------------------------- cache

@@ -120,7 +120,7 @@ def read_duration(doc: Doc, node: yaml.Node, path: str) -> float | None:
     return None
 
 
-def _delay(doc: Doc, node: yaml.Node, path: str) -> float | None:
+def read_delay(doc: Doc, node: yaml.Node, path: str) -> float | None:
     """A duration that may be zero: retry at once."""
     seconds = _seconds(node)
     if seconds is not None and seconds >= 0:
@@ -306,7 +306,7 @@ def read_retry(
         return None
     policy = RetryPolicy(
         max_retries=fields.get("max", _retries, 0),
-        delay=fields.get("delay", _delay, base.delay),
+        delay=fields.get("delay", read_delay, base.delay),
         backoff=fields.get("backoff", _backoff, base.backoff),
         max_delay=fields.get("max_delay", read_duration, base.max_delay),
     )

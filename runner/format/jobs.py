@@ -21,6 +21,7 @@ from runner.format.cache import read_cache, read_defaults_cache, read_install
 from runner.format.delivery import KindFields, check_references, read_artifacts, read_delivery
 from runner.format.fields import (
     read_condition,
+    read_delay,
     read_duration,
     read_image,
     read_pull,
@@ -47,6 +48,7 @@ from runner.format.yamlnodes import (
     wrong,
 )
 from runner.model.pipeline import (
+    DEFAULT_STOP_GRACE,
     DEFAULT_WORKDIR,
     Action,
     Backend,
@@ -68,7 +70,7 @@ JOB_KEYS = frozenset(
         "stage", "needs", "image", "env", "timeout", "allow_failure", "if", "steps",
         "resources", "privileged", "docker_socket", "workdir", "pull", "install", "cache",
         "artifacts", "package", "deploy", "verify", "when", "matrix", "fail_fast",
-        "services",
+        "services", "stop_grace",
     }
 )  # fmt: skip
 STEP_KEYS = frozenset({"name", "run", "env", "timeout", "retry", "allow_failure", "workdir"})
@@ -192,6 +194,7 @@ def _job(
         needs=None if needs is None else tuple(need.job for need in needs),
         env=fields.get("env", read_env, ()),
         timeout=fields.get("timeout", read_duration, defaults.timeout),
+        stop_grace=fields.get("stop_grace", read_delay, DEFAULT_STOP_GRACE),
         allow_failure=fields.get("allow_failure", read_bool, False),
         condition=fields.get("if", read_condition),
         artifacts=fields.get("artifacts", read_artifacts, ()),

@@ -121,8 +121,21 @@ def _secret(doc: Doc, name: str, entry: Entry, path: str) -> Secret | None:
         doc.add(entry.value, here, "set exactly one of env: (a host variable) or file: (a path)")
         return None
     from_env = fields.get("env", _host_variable)
-    from_file = fields.get("file", read_text)
+    from_file = fields.get("file", _secret_file)
     return Secret(name=name, from_env=from_env, from_file=from_file) if valid else None
+
+
+def _secret_file(doc: Doc, node: yaml.Node, path: str) -> str | None:
+    """A file that exists now (relative to the workspace, `~` allowed), as `read_secrets`
+    reads it: a missing one stops the run before any container, at its place here."""
+    value = read_text(doc, node, path)
+    if value is None:
+        return None
+    where = doc.workspace / Path(value).expanduser()
+    if not where.is_file():
+        doc.add(node, path, f"no file {str(where)!r} to read the secret from")
+        return None
+    return value
 
 
 def _names(node: yaml.Node) -> set[str]:

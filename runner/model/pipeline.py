@@ -20,6 +20,8 @@ Pairs = tuple[tuple[str, str], ...]
 
 DEFAULT_STAGES: tuple[str, ...] = ("build", "test", "package", "deploy", "verify")
 DEFAULT_WORKDIR = "/workspace"
+# Seconds a stopped step gets between SIGTERM and SIGKILL: Docker's own `docker stop` default.
+DEFAULT_STOP_GRACE = 10.0
 
 
 def pairs(mapping: Mapping[str, str]) -> Pairs:
@@ -253,6 +255,7 @@ class Job:
     needs: tuple[str, ...] | None = None  # None: every job of the earlier stages
     env: Pairs = ()
     timeout: float | None = None
+    stop_grace: float = DEFAULT_STOP_GRACE  # SIGTERM, this long, then SIGKILL
     allow_failure: bool = False
     condition: str | None = None  # the `if:` expression, checked by conditions.parse
     artifacts: tuple[str, ...] = ()  # workspace paths archived after the job, for its needers

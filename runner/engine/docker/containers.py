@@ -74,6 +74,9 @@ class DockerContainers(Client):
             port_bindings={port: ("127.0.0.1", host) for host, port in spec.ports} or None,
         )
 
+    def copy_in(self, container: str, path: str, archive: bytes) -> None:
+        call("copying into container", lambda: self.api.put_archive(container, path, archive))
+
     def start(self, container: str) -> None:
         call("starting container", lambda: self.api.start(container))
 

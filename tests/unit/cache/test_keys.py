@@ -97,12 +97,15 @@ def test_auto_finds_the_well_known_lockfiles_at_the_root(tmp_path: Path) -> None
 
 def test_a_volume_follows_the_install_keys_unless_it_has_its_own(workspace: Path) -> None:
     (workspace / "package-lock.json").write_text("{}")
-    job = pipeline("""
+    job = pipeline(
+        """
     jobs:
       j:
         install: {keys: [requirements.txt], run: i}
         steps: [x]
-    """).job("j")
+    """,
+        workspace,
+    ).job("j")
     install = steps_of(job).install
     same_keys = volume_key(install, CacheVolume(path="/c"), workspace)
     own_keys = volume_key(install, CacheVolume(path="/c", keys=("package-lock.json",)), workspace)

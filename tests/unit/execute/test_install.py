@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from pathlib import Path
 
 from runner import report
+from runner.cache.layers import LayerCache
+from runner.engine.api import ContainerSpec, Mount
+from runner.execute.install import Installer
+from runner.execute.settings import RunSettings
 from tests.fake_engine import FakeEngine
 from tests.unit.harness import run_pipeline
 
@@ -109,3 +115,30 @@ def test_a_layer_installed_by_another_job_of_the_same_run_says_so(tmp_path: Path
     assert len(installs) == 1
     assert "another job of this run installed it" in outcome.output
     assert "another run" not in outcome.output
+
+
+def test_cache_volumes_are_handed_to_the_steps_user_without_chown(tmp_path: Path) -> None:
+    """One archive entry per volume, owned by the user: Docker's copy of the layer's
+    root-owned mount point onto an empty volume is undone before the container starts."""
+    engine = FakeEngine()
+    settings = RunSettings(
+        run_id="r1", workspace=tmp_path, network="n", labels=(), builtins=(), user="4242:42"
+    )
+    installer = Installer(engine, settings, LayerCache(engine, tmp_path))
+    engine.create(
+        ContainerSpec(image="i", name="c", command=(), labels=(), network="n", workdir="/")
+    )
+    installer.hand_over("c", (Mount(source="v", target="/root/.cache/pip"),))
+    [(container, path, archive)] = engine.archives
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        [entry] = tar.getmembers()
+    assert (container, path, entry.name, entry.isdir()) == ("c", "/", "root/.cache/pip", True)
+    assert (entry.uid, entry.gid, entry.mode) == (4242, 42, 0o755)
+
+
+def test_root_keeps_its_volumes_as_they_are(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    settings = RunSettings(run_id="r1", workspace=tmp_path, network="n", labels=(), builtins=())
+    installer = Installer(engine, settings, LayerCache(engine, tmp_path))
+    installer.hand_over("c", (Mount(source="v", target="/cache"),))
+    assert engine.archives == []

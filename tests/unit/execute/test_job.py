@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from runner.model.results import Status
 from tests.fake_engine import FakeEngine
 from tests.unit.harness import run_pipeline
@@ -46,7 +48,7 @@ def test_a_step_timeout_stops_the_container_and_reports_timeout(tmp_path: Path) 
     result = run_pipeline(text, tmp_path, engine).results["j"]
     assert result.status is Status.TIMEOUT
     assert [s.status for s in result.steps] == [Status.TIMEOUT, Status.SKIPPED]
-    assert ("kill", "dockstep-r1-j") in engine.calls
+    assert ("terminate", "dockstep-r1-j") in engine.calls  # SIGTERM first, not a kill
 
 
 def test_secrets_are_masked_on_the_console_and_in_the_log(tmp_path: Path) -> None:
@@ -125,7 +127,7 @@ def test_an_allowed_step_that_times_out_lets_the_next_steps_run(tmp_path: Path) 
     assert [s.status for s in result.steps] == [Status.ALLOWED_FAILURE, Status.PASSED]
     assert result.status is Status.PASSED
     assert ("start", "dockstep-r1-j") in engine.calls[
-        engine.calls.index(("kill", "dockstep-r1-j")) :
+        engine.calls.index(("terminate", "dockstep-r1-j")) :
     ]
     assert "step 'hang' hit its timeout; allowed to fail, carrying on" in outcome.output
 
@@ -176,3 +178,15 @@ def test_a_container_that_died_between_steps_is_reported_with_its_exit_code(
     assert result.reason == (
         "the job's container stopped before step 'next' could run: it exited 137"
     )
+
+
+@pytest.mark.parametrize("steps", ["[show]", "[first, show]"], ids=["one-step", "two-steps"])
+def test_secrets_reach_steps_by_exec_only_never_the_containers_config(
+    tmp_path: Path, steps: str
+) -> None:
+    engine = FakeEngine()
+    text = f"jobs:\n  j: {{steps: {steps}}}\n"
+    run_pipeline(text, tmp_path, engine, secrets=(("TOKEN", "hunter2-secret"),))
+    assert all("TOKEN" not in dict(spec.env) for spec in engine.created.values())
+    assert ("exec", "show") in engine.calls  # a single step becomes an exec to get it
+    assert any(env.get("TOKEN") == "hunter2-secret" for env in engine.exec_envs)

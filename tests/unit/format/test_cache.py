@@ -29,6 +29,21 @@ def one_job(body: str, *, top: str = "") -> str:
     return f"version: 1\n{textwrap.dedent(top)}jobs:\n  test:\n{job}"
 
 
+KEY_FILES = (
+    "requirements.lock", "pyproject.toml", "package-lock.json", "requirements.txt",
+    "requirements-dev.txt", "services/api/go.sum", "lock/uv.lock", "a/b/Cargo.lock",
+    "Gemfile.lock", "gems/x.lock", "ok.lock", "uv.lock",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def key_files(tmp_path: Path) -> None:
+    """The files the pipelines below name as keys: a key that matches none is a problem."""
+    for name in KEY_FILES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+
+
 # ---------------------------------------------------------------- what is read
 
 
@@ -286,6 +301,28 @@ def test_key_problems(tmp_path: Path) -> None:
         "glob (or auto for the usual lockfiles)",
         "pipelines/ci.yml:13:28: jobs.test.cache.volumes[2].keys: expected a list of file globs "
         "relative to the workspace, or auto, got 'uv.lock'",
+    ]
+
+
+def test_a_key_that_matches_no_file_is_a_problem_at_its_place(tmp_path: Path) -> None:
+    text = one_job(
+        f"""\
+        image: {IMAGE}
+        steps: [x]
+        install: {{run: make, keys: [ok.lock, missing.lock, "src/*.lock"]}}
+        cache:
+          volumes: [{{path: /a, keys: [uv.lock, .git/x.lock]}}]
+        """
+    )
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.lock").write_text("git's own files are never keys")
+    assert problems(text, tmp_path) == [
+        "pipelines/ci.yml:6:42: jobs.test.install.keys[1]: no file in the workspace matches "
+        "'missing.lock'",
+        "pipelines/ci.yml:6:56: jobs.test.install.keys[2]: no file in the workspace matches "
+        "'src/*.lock'",
+        "pipelines/ci.yml:8:44: jobs.test.cache.volumes[0].keys[1]: no file in the workspace "
+        "matches '.git/x.lock'",
     ]
 
 

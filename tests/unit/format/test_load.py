@@ -71,6 +71,7 @@ def test_minimal_pipeline_gets_every_default(tmp_path: Path) -> None:
         None,
         None,
     )
+    assert job.stop_grace == 10.0
     assert (job.allow_failure, steps_of(job).privileged, steps_of(job).docker_socket) == (
         False,
         False,
@@ -113,6 +114,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
             image: {IMAGE}
             env: {{LEVEL: job}}
             timeout: 1h30m
+            stop_grace: 0
             allow_failure: true
             if: branch == 'main' && $DEPLOY
             resources: {{memory: 512m, cpus: 1.5, pids: 256}}
@@ -149,11 +151,12 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         )
     )
     check = pipeline.job("check")
-    assert (check.stage, check.needs, check.env, check.timeout) == (
+    assert (check.stage, check.needs, check.env, check.timeout, check.stop_grace) == (
         "check",
         ("image",),
         (("LEVEL", "job"),),
         5400.0,
+        0.0,
     )
     assert (check.allow_failure, steps_of(check).privileged, steps_of(check).docker_socket) == (
         True,
@@ -912,7 +915,10 @@ def test_multi_line_condition_errors_point_at_the_value(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- secrets
 
 
-def test_secrets(tmp_path: Path) -> None:
+def test_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "deploy_key").write_text("a key")
     top = """\
         secrets:
           TOKEN: {env: CI_TOKEN}
@@ -1002,3 +1008,12 @@ def test_a_floating_from_only_warns_with_allow_unpinned(tmp_path: Path) -> None:
 )
 def test_pinned_stage_scratch_and_run_time_froms_pass(tmp_path: Path, dockerfile: str) -> None:
     load(build_job(tmp_path, dockerfile), tmp_path)
+
+
+def test_a_secret_file_that_is_not_there_is_a_problem_at_its_place(tmp_path: Path) -> None:
+    top = "secrets:\n  KEY: {file: keys/deploy}\n"
+    text = one_job(f"image: {IMAGE}\nsteps: [x]\n", top=top)
+    where = tmp_path / "keys" / "deploy"
+    assert problems(text, tmp_path) == [
+        f"pipelines/ci.yml:3:15: secrets.KEY.file: no file '{where}' to read the secret from"
+    ]

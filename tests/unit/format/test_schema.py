@@ -154,7 +154,7 @@ VALID = [
     env: {{PYTHON: 3.12, DEBUG: false}}
     secrets:
       TOKEN: {{env: CI_TOKEN}}
-      KEY: {{file: /run/keys/deploy}}
+      KEY: {{file: keys/deploy}}
     defaults:
       image: {IMAGE}
       timeout: 30m
@@ -172,6 +172,7 @@ VALID = [
         needs: [image]
         env: {{LEVEL: "1"}}
         timeout: 1h30m
+        stop_grace: 30s
         allow_failure: true
         if: branch == 'main' || tag =~ '^v'
         resources: {{memory: 1g, cpus: 2, pids: 512}}
@@ -378,6 +379,7 @@ INVALID = [
     pytest.param(
         f"version: 1\njobs: {{'a b': {{image: {IMAGE}, steps: [x]}}}}\n", "jobs", id="job-name"
     ),
+    pytest.param(job_t("stop_grace: soon"), "jobs/t/stop_grace", id="bad-grace"),
     pytest.param(
         f"version: 2\njobs: {{t: {{image: {IMAGE}, steps: [x]}}}}\n", "version", id="version"
     ),
@@ -580,6 +582,9 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "images" / "python" / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "examples" / "webapp").mkdir(parents=True)
     (tmp_path / "examples" / "webapp" / "Dockerfile").write_text("FROM scratch\n")
+    for name in ("keys/deploy", "requirements.txt", "src/app/pyproject.toml", "package-lock.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)  # named files must exist
     return tmp_path
 
 
