@@ -58,7 +58,7 @@ def verify(port: int, body: str, deadline: str) -> str:
 
 
 def spec_image(swarm: docker.DockerClient, service: str) -> str:
-    found = swarm.services.get(service)
+    found = swarm.services.get(service)  # type: ignore[no-untyped-call]
     return str(found.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
 
 
@@ -81,7 +81,8 @@ def test_a_failed_verification_rolls_the_swarm_service_back_to_the_first_version
     pushed = outputs(first, "image")["pushed"]
     assert outputs(first, "deploy")["image"] == pushed and "@sha256:" in pushed
     assert spec_image(swarm, service) == pushed
-    assert swarm.services.get(service).attrs["Spec"]["Labels"][labels.SERVICE] == service
+    found = swarm.services.get(service)  # type: ignore[no-untyped-call]
+    assert found.attrs["Spec"]["Labels"][labels.SERVICE] == service
     assert get(port, "/version") == (200, "one\n")
 
     second = app.run(bad, version="two")
