@@ -464,14 +464,40 @@ def _stop_on_sigterm() -> None:
     default=None,
     help="The webhooks' secret [default: $DOCKSTEP_WEBHOOK_SECRET].",
 )
-def serve(repo: str | None, listen: str, concurrency: int, secret_file: Path | None) -> None:
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "swarm"]),
+    default=None,
+    help="Where every run's steps jobs go [default: each pipeline's defaults.backend].",
+)
+@click.option(
+    "--registry",
+    default=None,
+    metavar="HOST:PORT/PATH",
+    help="Registry the swarm's nodes pull workspace and cache layers from (swarm backend).",
+)
+def serve(
+    *,
+    repo: str | None,
+    listen: str,
+    concurrency: int,
+    secret_file: Path | None,
+    backend: str | None,
+    registry: str | None,
+) -> None:
     """Run the pipelines on webhooks and schedules: a queue, a history and a dashboard."""
     _stop_on_sigterm()
     from runner.commands.serve import ServeOptions
     from runner.commands.serve import serve as command
+    from runner.model.pipeline import Backend
 
     options = ServeOptions(
-        repo=repo, listen=listen, concurrency=concurrency, secret_file=secret_file
+        repo=repo,
+        listen=listen,
+        concurrency=concurrency,
+        secret_file=secret_file,
+        backend=Backend(backend) if backend else None,
+        registry=_registry(registry),
     )
     _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))
 

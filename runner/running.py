@@ -15,6 +15,7 @@ from runner.cancel import CancelToken
 from runner.delivery.approvals import Gate, ManualJobs, record_gated
 from runner.delivery.deploy import DeployJob
 from runner.delivery.package import PackageJob
+from runner.delivery.swarm_deploy import SwarmDeployer
 from runner.delivery.verify import VerifyJob
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
@@ -31,7 +32,6 @@ from runner.execute.swarm_files import RunFiles
 from runner.execute.swarm_job import SwarmStepsJob
 from runner.execute.swarm_workspace import WorkspaceImages
 from runner.model.pipeline import (
-    Backend,
     Deploy,
     Job,
     Package,
@@ -99,6 +99,7 @@ def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> 
         interactive=resolved.request.interactive,
         approved=resolved.request.approve,
     )
+    deployer = SwarmDeployer(swarm, settings.run_id) if swarm is not None else None
     kinds: Kinds = {
         Steps: _steps_runner(engine, prepared, layers, swarm),
         Package: PackageJob(
@@ -109,9 +110,13 @@ def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> 
             auth=prepared.auth,
         ),
         Deploy: DeployJob(
-            engine, settings=settings, environments=resolved.pipeline.environments, gate=gate
+            engine,
+            settings=settings,
+            environments=resolved.pipeline.environments,
+            gate=gate,
+            swarm=deployer,
         ),
-        Verify: VerifyJob(engine, run_id=settings.run_id),
+        Verify: VerifyJob(engine, run_id=settings.run_id, swarm=deployer),
     }
     return {kind: ManualJobs(runner, gate) for kind, runner in kinds.items()}
 
@@ -207,13 +212,14 @@ def _sweep(engine: ContainerEngine, run_id: str, console: Console, lost: list[En
 
 @contextmanager
 def swarm_door(prepared: Prepared, console: Console, swarm: Swarm | None) -> Iterator[Swarm | None]:
-    """The swarm of a swarm run (None for a local one); on the way out, every service,
-    secret and config labelled with the run id goes."""
-    if prepared.resolved.pipeline.backend is not Backend.SWARM:
+    """The swarm of a run whose steps jobs or deploys go to one (None for a local run); on
+    the way out, every service, secret and config labelled with the run id goes (deployed
+    services carry no run id: they stay)."""
+    if not prepared.resolved.pipeline.needs_swarm:
         yield None
         return
     if swarm is None:
-        raise UsageError("this run is for the swarm backend, but no swarm was given to it")
+        raise UsageError("this run needs a swarm, but no swarm was given to it")
     swarm.ping()
     try:
         yield swarm

@@ -18,7 +18,6 @@ from runner import git, orchestrate, pipelines, session
 from runner.cancel import CancelToken
 from runner.engine.docker.engine import DockerEngine
 from runner.engine.swarm.client import SwarmClient
-from runner.model.pipeline import Backend
 from runner.output import default_console
 from runner.service import recording
 
@@ -27,7 +26,7 @@ def run(
     request: session.RunRequest, environ: Mapping[str, str], cwd: Path, token: CancelToken
 ) -> int:
     prepared = session.prepare(request, environ, cwd)
-    on_swarm = prepared.resolved.pipeline.backend is Backend.SWARM
+    on_swarm = prepared.resolved.pipeline.needs_swarm
     history = recording.open_history(environ)
     try:
         run_id = None

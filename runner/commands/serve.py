@@ -9,17 +9,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
 from runner import git, paths
 from runner.engine.docker.engine import DockerEngine
+from runner.engine.swarm.api import Swarm
+from runner.engine.swarm.client import SwarmClient
 from runner.errors import UsageError
+from runner.model.pipeline import Backend
 from runner.service import access
 from runner.service.access import service_dir
 from runner.service.app import serve as serve_http
+from runner.service.launcher import Backends
 from runner.service.service import Service, Settings
 
 SECRET_ENV = "DOCKSTEP_WEBHOOK_SECRET"
@@ -31,6 +35,8 @@ class ServeOptions:
     listen: str
     concurrency: int
     secret_file: Path | None
+    backend: Backend | None = None  # --backend: every run's, else each pipeline's own
+    registry: str | None = None  # --registry: what a swarm's nodes pull layers from
 
 
 def listen_address(value: str) -> tuple[str, int]:
@@ -65,6 +71,20 @@ def remote_of(repo: str | None, cwd: Path) -> str:
     return str(Path(repo).resolve()) if Path(repo).exists() else repo
 
 
+def backends(options: ServeOptions, swarm: Swarm) -> Backends:
+    """Runs go to the swarm with --backend swarm, which needs --registry and a manager
+    (checked now, not at the first webhook); a local service hands the swarm only to runs
+    whose pipelines ask for it (`defaults.backend: swarm`, `deploy: {target: swarm}`)."""
+    if options.backend is Backend.SWARM:
+        if not options.registry:
+            raise UsageError(
+                "serve --backend swarm needs a registry its nodes pull from: "
+                "--registry HOST:PORT/PATH (e.g. 127.0.0.1:5000/dockstep)"
+            )
+        swarm.ping()
+    return Backends(backend=options.backend, registry=options.registry, swarm=swarm)
+
+
 def serve(options: ServeOptions, environ: Mapping[str, str], cwd: Path) -> int:
     host, port = listen_address(options.listen)
     settings = Settings(
@@ -74,8 +94,9 @@ def serve(options: ServeOptions, environ: Mapping[str, str], cwd: Path) -> int:
         concurrency=options.concurrency,
     )
     home = service_dir(settings.state_dir)
-    with closing(DockerEngine()) as engine:
+    with closing(DockerEngine()) as engine, closing(SwarmClient()) as swarm:
         engine.ping()
+        settings = replace(settings, backends=backends(options, swarm))
         service = Service(settings, engine=engine, environ=environ)
         service.open()
         try:
@@ -86,6 +107,8 @@ def serve(options: ServeOptions, environ: Mapping[str, str], cwd: Path) -> int:
                 url = f"http://{host}:{port}"
                 access.write_address(home, url)
                 click.echo(f"dockstep serve: {url} (dashboard), repository {settings.remote}")
+                if options.backend is Backend.SWARM:
+                    click.echo(f"dockstep serve: runs go to the swarm ({options.registry})")
                 where = home / access.TOKEN_FILE
                 click.echo(f"dockstep serve: the token for cancel/approve/re-run is in {where}")
                 for run_id in service.interrupted:

@@ -8,6 +8,7 @@ Service containers outlive the run on purpose: they carry service labels, not ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from runner.delivery.approvals import Gate
 from runner.engine.api import Containers, ContainerSpec
@@ -17,8 +18,11 @@ from runner.execute import environment as variables
 from runner.execute.kinds import JobContext, Outcome
 from runner.execute.settings import RunSettings
 from runner.expr.interpolate import expand
-from runner.model.pipeline import Deploy, Environment, Job, Pairs, pairs
+from runner.model.pipeline import Backend, Deploy, Environment, Job, Pairs, pairs
 from runner.model.results import Deployment, Status
+
+if TYPE_CHECKING:
+    from runner.delivery.swarm_deploy import SwarmDeployer
 
 
 class DeployFailed(DockstepError):
@@ -112,7 +116,8 @@ class Deployer:
 
 
 class DeployJob:
-    """The `Deploy` kind: the image its package job made replaces the service container."""
+    """The `Deploy` kind: the image its package job made replaces the service container,
+    or (`target: swarm`) becomes the swarm service's."""
 
     def __init__(
         self,
@@ -121,11 +126,13 @@ class DeployJob:
         settings: RunSettings,
         environments: tuple[Environment, ...],
         gate: Gate,
+        swarm: SwarmDeployer | None = None,
     ) -> None:
         self._settings = settings
         self._environments = {e.name: e for e in environments}
         self._gate = gate
         self._deployer = Deployer(engine, settings.run_id)
+        self._swarm = swarm
 
     def cancel(self) -> None:
         self._gate.cancel()
@@ -142,8 +149,33 @@ class DeployJob:
                 stopped=context.slot.stopped,
             )
         env = variables.deploy_env(self._settings, job, environment, action)
-        deployment = self._deployer.deploy(action, environment, image, context.log.line, env=env)
+        if action.target is Backend.SWARM:
+            deployment = self._to_swarm(job, action, environment, image, env=env, context=context)
+        else:
+            say = context.log.line
+            deployment = self._deployer.deploy(action, environment, image, say, env=env)
         return Outcome(status=Status.PASSED, deployment=deployment)
+
+    def _to_swarm(
+        self,
+        job: Job,
+        action: Deploy,
+        environment: Environment,
+        image: str,
+        *,
+        env: Pairs,
+        context: JobContext,
+    ) -> Deployment:
+        if self._swarm is None:
+            raise DeployFailed(f"job {job.name!r} deploys to a swarm, but this run has none")
+        return self._swarm.deploy(
+            action,
+            environment,
+            image,
+            context.log.line,
+            env=env,
+            waiting=(context.slot.stopped, job.timeout),
+        )
 
     def _image(self, job: Job, action: Deploy, context: JobContext) -> str:
         """The package job's pushed digest, or the `image:` reference with its variables."""

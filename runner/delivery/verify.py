@@ -1,5 +1,6 @@
 """The `Verify` kind: health checks and a baseline against a deployment of this run; a
-failure rolls the deployment back (once, however many verify jobs fail on it)."""
+failure rolls the deployment back (once, however many verify jobs fail on it): a local
+one to its kept container, a swarm one with the swarm's own rollback."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 
 from runner.delivery import probes
 from runner.delivery.deploy import Deployer, DeployFailed
+from runner.delivery.swarm_deploy import SwarmDeployer
 from runner.engine.api import Containers
 from runner.execute.kinds import JobContext, Outcome
 from runner.model.pipeline import Baseline, Job, Verify
@@ -14,9 +16,12 @@ from runner.model.results import Deployment, Measurements, Status
 
 
 class VerifyJob:
-    def __init__(self, engine: Containers, *, run_id: str) -> None:
+    def __init__(
+        self, engine: Containers, *, run_id: str, swarm: SwarmDeployer | None = None
+    ) -> None:
         self._engine = engine
         self._deployer = Deployer(engine, run_id)
+        self._swarm = swarm
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
         self._rolled_back: set[str] = set()
@@ -50,13 +55,21 @@ class VerifyJob:
             first = action.deployment not in self._rolled_back
             self._rolled_back.add(action.deployment)
         if first:
-            self._deployer.rollback(deployment, context.log.line)
+            self._rollback(deployment, context)
         return Outcome(
             status=Status.FAILED,
             reason=f"{problem}; rolled back",
             baseline=baseline,
             rolled_back=True,
         )
+
+    def _rollback(self, deployment: Deployment, context: JobContext) -> None:
+        if not deployment.on_swarm:
+            self._deployer.rollback(deployment, context.log.line)
+        elif self._swarm is None:
+            raise DeployFailed(f"{deployment.service} is a swarm service, and this run has none")
+        else:
+            self._swarm.rollback(deployment, context.log.line)
 
     def _checks(self, action: Verify, deployment: Deployment, context: JobContext) -> str | None:
         for check in action.checks:

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import yaml
 
-from runner.format.yamlnodes import Doc, Fields, read_string
+from runner.format.yamlnodes import Doc, Fields, read_string, sub
 from runner.model.pipeline import Backend, Steps
 from runner.names import suggest
 
 ON_SWARM = "cannot run on the swarm backend"
 LOCAL_HINT = "run this job with --backend local"
+SWARM_PORTS = (
+    "a swarm deploy cannot publish ports: Swarm publishes a port on every address of "
+    "every node (its port config has no host address), and dockstep publishes only on "
+    "127.0.0.1; use network: host with the service listening on 127.0.0.1:PORT, or "
+    "target: local"
+)
 
 
 def read_backend(doc: Doc, node: yaml.Node, path: str) -> Backend | None:
@@ -48,8 +54,20 @@ def refuse(doc: Doc, fields: Fields, steps: Steps, backend: Backend) -> None:
             steps.resources.pids is not None,
             "resources.pids: Docker 20.10 services have no pids limit",
         ),
+        "services": (
+            bool(steps.services),
+            "service sidecars run as containers on one engine beside the job's container; "
+            "the swarm backend does not start them as swarm services yet",
+        ),
     }
     for key, (asked, why) in reasons.items():
         node = fields.nodes.get(key)
         if asked and node is not None:
             doc.add(node, f"{fields.path}.{key}", f"{ON_SWARM}: {why}; {LOCAL_HINT}")
+
+
+def refuse_deploy(doc: Doc, fields: Fields, target: Backend) -> None:
+    """A deploy to a swarm publishes no ports (see SWARM_PORTS)."""
+    node = fields.nodes.get("ports")
+    if target is Backend.SWARM and node is not None:
+        doc.add(node, sub(fields.path, "ports"), SWARM_PORTS)

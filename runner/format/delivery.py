@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import yaml
 
+from runner.format.backends import read_backend, refuse_deploy
 from runner.format.cache import read_repository
 from runner.format.fields import check_build_files, port_number, read_relative, read_retry
 from runner.format.verify import read_verify
@@ -39,6 +40,7 @@ from runner.format.yamlnodes import (
     wrong,
 )
 from runner.model.pipeline import (
+    Backend,
     Deploy,
     Environment,
     Job,
@@ -54,7 +56,7 @@ PACKAGE_KEYS = frozenset(
     {"context", "dockerfile", "target", "args", "labels", "tags", "push", "retry"}
 )
 DEPLOY_KEYS = frozenset(
-    {"environment", "package", "image", "service", "ports", "env", "command", "network"}
+    {"environment", "package", "image", "service", "ports", "env", "command", "network", "target"}
 )
 NETWORKS = ("bridge", "host")
 JOB_KINDS = ("package", "deploy", "verify")
@@ -230,12 +232,17 @@ def _push(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
 
 
 def read_deploy(
-    doc: Doc, node: yaml.Node, path: str, environments: Collection[str] | None
+    doc: Doc,
+    node: yaml.Node,
+    path: str,
+    environments: Collection[str] | None,
+    backend: Backend = Backend.LOCAL,
 ) -> tuple[Deploy | None, Ref | None]:
     """The deploy, and where its package job is named; `environments` None: not checked.
 
     A deploy names a package job of its pipeline, or (`image:`) an image reference, which
-    may be a variable such as the `${DOCKSTEP_UPSTREAM_IMAGE}` of a chained pipeline.
+    may be a variable such as the `${DOCKSTEP_UPSTREAM_IMAGE}` of a chained pipeline. It
+    goes where `target:` says, else where the pipeline's steps jobs run (`backend`).
     """
     required = ("environment", "service")
     fields = read_fields(doc, node, path, DEPLOY_KEYS, required=required)
@@ -260,7 +267,9 @@ def read_deploy(
         command=fields.get("command", read_text),
         image=fields.get("image", read_text),
         host_network=network == "host",
+        target=fields.get("target", read_backend, backend),
     )
+    refuse_deploy(doc, fields, spec.target)
     if package is None:
         return spec, None
     return spec, Ref(package, fields.nodes["package"], sub(path, "package"))
@@ -353,9 +362,14 @@ class KindFields(NamedTuple):
 
 
 def read_delivery(
-    doc: Doc, fields: Fields, node: yaml.Node, environments: Collection[str] | None
+    doc: Doc,
+    fields: Fields,
+    node: yaml.Node,
+    environments: Collection[str] | None,
+    backend: Backend = Backend.LOCAL,
 ) -> KindFields:
-    """A job's kind: `steps`, or one of package/deploy/verify; `node` is the job's mapping."""
+    """A job's kind: `steps`, or one of package/deploy/verify; `node` is the job's mapping;
+    `backend`: where the pipeline's steps jobs run (and its deploys go, unless told)."""
     path = fields.path
     kinds = tuple(kind for kind in JOB_KINDS if kind in fields)
     if not kinds and "steps" not in fields:
@@ -374,7 +388,7 @@ def read_delivery(
         wants = None if named is None else ("deploy", named)
     if "deploy" in fields:
         where = sub(path, "deploy")
-        action, named = read_deploy(doc, fields.nodes["deploy"], where, environments)
+        action, named = read_deploy(doc, fields.nodes["deploy"], where, environments, backend)
         wants = None if named is None else ("package", named)
     if "package" in fields:
         action = fields.get("package", read_package)

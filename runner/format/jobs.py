@@ -184,7 +184,7 @@ def _job(
     fields = read_fields(doc, entry.value, path, JOB_KEYS, forbidden=_NOT_ON_JOBS)
     if fields is None:
         return None
-    delivery = read_delivery(doc, fields, entry.value, environments)
+    delivery = read_delivery(doc, fields, entry.value, environments, defaults.backend)
     needs = fields.get("needs", _needs)
     cells: tuple[MatrixCell, ...] = fields.get("matrix", read_matrix) or ()
     job = Job(

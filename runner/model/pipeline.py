@@ -149,7 +149,8 @@ class Environment:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Deploy:
-    """Replace a named service container on the local engine with a package job's image."""
+    """Replace a named service container on the local engine with a package job's image,
+    or (`target: swarm`) update a Swarm service to it, by digest."""
 
     environment: str
     package: str  # the package job whose pushed digest is deployed ("" when `image` is set)
@@ -161,6 +162,7 @@ class Deploy:
     # DOCKSTEP_UPSTREAM_IMAGE a chained pipeline receives
     image: str | None = None
     host_network: bool = False  # `network: host`: the service shares the host's 127.0.0.1
+    target: Backend = Backend.LOCAL  # `target:`, else the pipeline's backend
 
 
 class CheckKind(StrEnum):
@@ -296,6 +298,14 @@ class Pipeline:
     environments: tuple[Environment, ...] = ()
     warnings: tuple[str, ...] = ()
     backend: Backend = Backend.LOCAL
+
+    @property
+    def needs_swarm(self) -> bool:
+        """Its steps jobs run on a swarm, or one of its deploys goes to one."""
+        return self.backend is Backend.SWARM or any(
+            isinstance(job.action, Deploy) and job.action.target is Backend.SWARM
+            for job in self.jobs
+        )
 
     def job(self, name: str) -> Job:
         for job in self.jobs:

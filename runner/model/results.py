@@ -88,6 +88,7 @@ class Deployment:
     container: str
     previous: str | None = None  # the kept container to roll back to, if there was one
     previous_image: str | None = None
+    on_swarm: bool = False  # a Swarm service (rolled back by the swarm), not a container
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

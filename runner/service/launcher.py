@@ -17,8 +17,10 @@ from typing import Protocol
 from runner import session
 from runner.cancel import CancelToken
 from runner.engine.api import ContainerEngine
+from runner.engine.swarm.api import Swarm
 from runner.errors import DockstepError
 from runner.model.events import Event
+from runner.model.pipeline import Backend
 from runner.model.results import JobResult
 from runner.output import Console
 from runner.service import recording
@@ -57,13 +59,29 @@ def combined(statuses: list[RunStatus]) -> RunStatus:
     return RunStatus.PASSED
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backends:
+    """Where the service's runs go (`dockstep serve --backend/--registry`): `backend` None
+    leaves it to each pipeline's defaults.backend; `swarm` takes the runs whose steps jobs
+    or deploys go to a swarm (it connects when a run first needs it)."""
+
+    backend: Backend | None = None
+    registry: str | None = None
+    swarm: Swarm | None = None
+
+
 class SessionLauncher:
     def __init__(
-        self, engine: ContainerEngine, history: History, environ: Mapping[str, str]
+        self,
+        engine: ContainerEngine,
+        history: History,
+        environ: Mapping[str, str],
+        backends: Backends = Backends(),
     ) -> None:
         self._engine = engine
         self._history = history
         self._environ = environ
+        self._backends = backends
 
     def launch(self, launch: Launch, token: CancelToken) -> RunStatus:
         launch.log_dir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +106,8 @@ class SessionLauncher:
             log_dir=launch.log_dir / log_dir_of(pipeline),
             interactive=True,  # approvals come from the dashboard or `dockstep approve`
             reuse=dict(launch.reuse).get(pipeline, ()),
+            backend=self._backends.backend,
+            registry=self._backends.registry,
         )
         try:
             prepared = session.prepare(request, self._environ, launch.workdir)
@@ -95,6 +115,12 @@ class SessionLauncher:
             console.note(f"{pipeline}: {error.render()}")
             return RunStatus.FAILED
         recording.begin(self._history, launch.run_id, pipeline, prepared)
-        result = session.run(prepared, engine=self._engine, console=console, token=token)
+        result = session.run(
+            prepared,
+            engine=self._engine,
+            console=console,
+            token=token,
+            swarm=self._backends.swarm,
+        )
         self._history.record_jobs(launch.run_id, result.jobs, pipeline=pipeline)
         return recording.status_of(result.jobs, cancelled=token.cancelled)

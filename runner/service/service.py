@@ -28,7 +28,7 @@ from runner.model.results import JobResult
 from runner.service import approving, recording, selection, webhooks
 from runner.service.access import service_dir
 from runner.service.history import History, history_path
-from runner.service.launcher import Launch, Launcher, SessionLauncher, log_dir_of
+from runner.service.launcher import Backends, Launch, Launcher, SessionLauncher, log_dir_of
 from runner.service.lock import ServiceLock
 from runner.service.mirror import Mirror, MirrorError, Workdirs
 from runner.service.queue import Cancelled, Ending, Finished, RunQueue
@@ -45,6 +45,7 @@ class Settings:
     state_dir: Path
     secret: str = field(repr=False)  # webhooks' HMAC key / GitLab token
     concurrency: int = 2
+    backends: Backends = field(default_factory=Backends)  # --backend, --registry, the swarm
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,7 +92,9 @@ class Service:
         self.workdirs.sweep()
         self.mirror.fetch()
         self.book = ScheduleBook(self._schedule_entries(), self.history, clock=self._clock)
-        self.launcher = self._launcher or SessionLauncher(self._engine, self.history, self.environ)
+        self.launcher = self._launcher or SessionLauncher(
+            self._engine, self.history, self.environ, self.settings.backends
+        )
         self.queue: RunQueue[Launch, RunStatus] = RunQueue(
             self._execute,
             limit=self.settings.concurrency,

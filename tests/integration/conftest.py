@@ -30,7 +30,7 @@ from tests.integration.fixtures.images import (
     python_image,
 )
 from tests.integration.fixtures.service import served
-from tests.integration.fixtures.swarm import nothing_left_on_the_swarm, swarm
+from tests.integration.fixtures.swarm import nothing_left_on_the_swarm, swarm, swarm_services
 from tests.integration.fixtures.workspace import workspace
 from tests.integration.proxy import proxy  # a registry that answers chosen statuses
 from tests.integration.registry import registry  # the real distribution registry
@@ -53,6 +53,7 @@ FIXTURES = (
     registry,
     served,
     swarm,
+    swarm_services,
     tiny_image,
     workspace,
 )

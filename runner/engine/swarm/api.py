@@ -69,7 +69,47 @@ class LogLine:
     text: bytes  # one line, newline included
 
 
-class Swarm(Protocol):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploySpec:
+    """A long-running service a deploy job creates or updates: it outlives the run, so it
+    carries the deployed-service labels, never the run's."""
+
+    name: str
+    image: str  # REPO@sha256:…
+    command: tuple[str, ...]  # () keeps the image's command
+    env: Pairs
+    labels: Pairs
+    host_network: bool  # on the node's network (and its 127.0.0.1), else on no network
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rollout:
+    """A deployed service as the manager sees it now."""
+
+    image: str  # what its spec asks for
+    previous_image: str | None  # its previous spec's: what a rollback returns to
+    running: str | None  # the image of the task running now (and meant to), if one is
+    container: str  # that task's container ("" when none runs)
+    update: str  # the update's state: updating, completed, rollback_started, … ("" none)
+    message: str  # the manager's word on it
+
+
+class Deployments(Protocol):
+    def rollout(self, name: str) -> Rollout | None:
+        """The service of this name, or None when there is none."""
+
+    def deploy_service(self, spec: DeploySpec) -> None:
+        """Create the service, or update it to this spec (its old spec kept for rollback);
+        a new task that fails soon after starting makes the swarm roll back by itself."""
+
+    def rollback_service(self, name: str) -> None:
+        """`docker service rollback`: back to the spec before the last update."""
+
+    def remove_service(self, service: str) -> None:
+        """Remove a service and wait until the manager has no task of it left."""
+
+
+class Swarm(Deployments, Protocol):
     def ping(self) -> None:
         """Raise SwarmUnavailable unless the engine is a Swarm manager."""
 
@@ -85,9 +125,6 @@ class Swarm(Protocol):
 
     def logs(self, service: str, since: int) -> list[LogLine]:
         """The lines logged at or after `since` (ns), stdout and stderr, oldest first."""
-
-    def remove_service(self, service: str) -> None:
-        """Remove a service and wait until the manager has no task of it left."""
 
     def labelled(self, label: str) -> list[Resource]:
         """Every service, secret and config carrying `label`."""

@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import docker.errors
-import requests.exceptions
 from docker.types import (
     ConfigReference,
     ContainerSpec,
@@ -32,28 +31,16 @@ from docker.utils import kwargs_from_env
 
 from runner.engine.api import Resource
 from runner.engine.swarm.api import LogLine, ServiceSpec, SwarmUnavailable, Task
+from runner.engine.swarm.calls import call, gone
+from runner.engine.swarm.deployments import DeployCalls
 from runner.errors import EngineError
 from runner.model.pipeline import Pairs
 
-T = TypeVar("T")
 API_VERSION = "1.41"
 LOG_DRIVER = "json-file"  # service logs need json-file (or local)
 STOP_GRACE = 2_000_000_000  # ns between SIGTERM and SIGKILL when a task is stopped
 GONE_POLL = 0.1
 GONE_WAIT = 60.0
-
-
-def _call(what: str, action: Callable[[], T]) -> T:
-    try:
-        return action()
-    except (requests.exceptions.ConnectionError, FileNotFoundError) as error:
-        raise SwarmUnavailable(f"no Docker engine answers: {error}") from error
-    except docker.errors.APIError as error:
-        if error.status_code == 503:  # "This node is not a swarm manager"
-            raise SwarmUnavailable(f"{what}: {error.explanation}") from error
-        raise EngineError(f"{what}: {error.explanation or error}") from error
-    except docker.errors.DockerException as error:
-        raise EngineError(f"{what}: {error}") from error
 
 
 def nanoseconds(stamp: str) -> int:
@@ -97,7 +84,7 @@ def _spec(spec: ServiceSpec) -> TaskTemplate:
     )
 
 
-class SwarmClient:
+class SwarmClient(DeployCalls):
     """`runner.engine.swarm.api.Swarm` over the Docker SDK's low-level API."""
 
     def __init__(self, *, timeout: int = 120) -> None:
@@ -109,35 +96,35 @@ class SwarmClient:
             kwargs = kwargs_from_env()
             return docker.APIClient(version=API_VERSION, timeout=self._timeout, **kwargs)
 
-        return _call("connecting to Docker", connect)
+        return call("connecting to Docker", connect)
 
     def close(self) -> None:
         if "api" in self.__dict__:
             self.api.close()
 
     def ping(self) -> None:
-        info = _call("asking the engine about its swarm", self.api.info)
+        info = call("asking the engine about its swarm", self.api.info)
         swarm = info.get("Swarm") or {}
         if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
             state = swarm.get("LocalNodeState") or "unknown"
             raise SwarmUnavailable(f"this Docker engine is not a Swarm manager (swarm: {state})")
 
     def create_secret(self, name: str, data: bytes, labels: Pairs) -> str:
-        created = _call(
+        created = call(
             f"creating secret {name}",
             lambda: self.api.create_secret(name, data, labels=dict(labels)),
         )
         return str(created["ID"])
 
     def create_config(self, name: str, data: bytes, labels: Pairs) -> str:
-        created = _call(
+        created = call(
             f"creating config {name}",
             lambda: self.api.create_config(name, data, labels=dict(labels)),
         )
         return str(created["ID"])
 
     def create_service(self, spec: ServiceSpec) -> str:
-        created = _call(
+        created = call(
             f"creating service {spec.name}",
             lambda: self.api.create_service(  # type: ignore[no-untyped-call]
                 _spec(spec),
@@ -149,7 +136,7 @@ class SwarmClient:
         return str(created["ID"])
 
     def task(self, service: str) -> Task | None:
-        found = _call(
+        found = call(
             "listing tasks",
             lambda: self.api.tasks(filters={"service": service}),  # type: ignore[no-untyped-call]
         )
@@ -165,7 +152,7 @@ class SwarmClient:
 
     def logs(self, service: str, since: int) -> list[LogLine]:
         seconds, fraction = divmod(since, 1_000_000_000)
-        chunks = _call(
+        chunks = call(
             "reading the service's logs",
             lambda: list(
                 self.api.service_logs(
@@ -182,16 +169,16 @@ class SwarmClient:
 
     def remove_service(self, service: str) -> None:
         try:
-            _call(
+            call(
                 f"removing service {service}",
                 lambda: self.api.remove_service(service),  # type: ignore[no-untyped-call]
             )
         except EngineError as error:
-            if not _gone(error):
+            if not gone(error):
                 raise
-        self._wait_gone(service)
+        self._waitgone(service)
 
-    def _wait_gone(self, service: str) -> None:
+    def _waitgone(self, service: str) -> None:
         """Poll until no task of the service is left anywhere in the swarm, nor a container
         of it on this node (the manager forgets a task before its node removed the container)."""
         deadline = time.monotonic() + GONE_WAIT
@@ -205,11 +192,11 @@ class SwarmClient:
     def _containers_of(self, service: str) -> list[dict[str, Any]]:
         filters = {"label": f"com.docker.swarm.service.id={service}"}
         return list(
-            _call("listing containers", lambda: self.api.containers(all=True, filters=filters))
+            call("listing containers", lambda: self.api.containers(all=True, filters=filters))
         )
 
     def _all_tasks(self) -> list[dict[str, Any]]:
-        return list(_call("listing tasks", self.api.tasks))
+        return list(call("listing tasks", self.api.tasks))
 
     def labelled(self, label: str) -> list[Resource]:
         filters = {"label": label}
@@ -226,7 +213,7 @@ class SwarmClient:
                 labels=item["Spec"].get("Labels") or {},
             )
             for kind, listing in listings
-            for item in _call(f"listing {kind}s", listing)
+            for item in call(f"listing {kind}s", listing)
         ]
 
     def remove_resource(self, resource: Resource) -> None:
@@ -235,12 +222,7 @@ class SwarmClient:
             return
         remove = self.api.remove_secret if resource.kind == "secret" else self.api.remove_config
         try:
-            _call(f"removing {resource.kind} {resource.name}", lambda: remove(resource.id))
+            call(f"removing {resource.kind} {resource.name}", lambda: remove(resource.id))
         except EngineError as error:
-            if not _gone(error):
+            if not gone(error):
                 raise
-
-
-def _gone(error: EngineError) -> bool:
-    cause = error.__cause__
-    return isinstance(cause, docker.errors.APIError) and cause.status_code == 404

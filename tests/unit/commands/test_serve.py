@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from runner.commands.serve import SECRET_ENV, listen_address, remote_of, webhook_secret
+from runner.commands.serve import (
+    SECRET_ENV,
+    ServeOptions,
+    backends,
+    listen_address,
+    remote_of,
+    webhook_secret,
+)
+from runner.engine.swarm.api import Swarm
 from runner.errors import UsageError
+from runner.model.pipeline import Backend
 
 
 @pytest.mark.parametrize(
@@ -42,3 +52,46 @@ def test_a_repository_path_becomes_absolute_and_a_url_stays(
     monkeypatch.chdir(tmp_path)
     assert remote_of("repo", tmp_path) == str(tmp_path / "repo")
     assert remote_of("https://git.example/x.git", tmp_path) == "https://git.example/x.git"
+
+
+class PingCounter:
+    """Only `ping` is called when the service starts; the rest of the swarm is not."""
+
+    def __init__(self) -> None:
+        self.pings = 0
+
+    def ping(self) -> None:
+        self.pings += 1
+
+
+def _options(backend: Backend | None, registry: str | None) -> ServeOptions:
+    return ServeOptions(
+        repo=None,
+        listen="127.0.0.1:8470",
+        concurrency=1,
+        secret_file=None,
+        backend=backend,
+        registry=registry,
+    )
+
+
+def test_a_swarm_service_needs_a_registry_and_a_manager_at_start() -> None:
+    counter = PingCounter()
+    swarm = cast(Swarm, counter)
+    with pytest.raises(UsageError, match="--registry HOST:PORT/PATH"):
+        backends(_options(Backend.SWARM, None), swarm)
+    assert counter.pings == 0
+    found = backends(_options(Backend.SWARM, "127.0.0.1:5000/ds"), swarm)
+    assert (found.backend, found.registry, found.swarm) == (
+        Backend.SWARM,
+        "127.0.0.1:5000/ds",
+        swarm,
+    )
+    assert counter.pings == 1
+
+
+def test_a_local_service_keeps_the_swarm_for_pipelines_that_ask_for_it() -> None:
+    counter = PingCounter()
+    swarm = cast(Swarm, counter)
+    found = backends(_options(None, None), swarm)
+    assert (found.backend, found.registry, found.swarm, counter.pings) == (None, None, swarm, 0)

@@ -9,7 +9,7 @@ import pytest
 
 from runner.errors import PipelineInvalid
 from runner.format.load import load_pipeline_text
-from runner.model.pipeline import Backend
+from runner.model.pipeline import Backend, Deploy
 from tests.unit.pipelines import IMAGE, load, problems
 
 ASKING_TOO_MUCH = f"""\
@@ -78,3 +78,67 @@ def test_false_flags_are_no_reason_to_refuse(tmp_path: Path) -> None:
     text = ASKING_TOO_MUCH.replace("true", "false").replace(", pids: 50", "")
     text = text.replace("    cache:\n      volumes: [/root/.cache]\n", "")
     assert load(text, tmp_path).backend is Backend.SWARM
+
+
+def test_service_sidecars_are_refused_on_the_swarm_at_their_key(tmp_path: Path) -> None:
+    text = f"""\
+version: 1
+defaults: {{image: '{IMAGE}', backend: swarm}}
+jobs:
+  test:
+    services:
+      db: {{image: '{IMAGE}'}}
+    steps: [make]
+"""
+    found = problems(text, tmp_path)
+    assert len(found) == 1, found
+    assert found[0].startswith("pipelines/ci.yml:6:7: jobs.test.services: cannot run on the swarm")
+    assert "sidecars" in found[0] and found[0].endswith("--backend local")
+    assert load(text.replace(", backend: swarm", ""), tmp_path).backend is Backend.LOCAL
+
+
+DEPLOYS = f"""\
+version: 1
+defaults: {{image: '{IMAGE}'}}
+environments: {{staging: {{}}}}
+jobs:
+  web:
+    stage: deploy
+    deploy: {{environment: staging, image: '{IMAGE}', service: web, network: host}}
+  pinned:
+    stage: deploy
+    deploy: {{environment: staging, image: '{IMAGE}', service: api, target: local}}
+"""
+
+
+def _targets(text: str, tmp_path: Path) -> dict[str, Backend]:
+    pipeline = load(text, tmp_path)
+    return {job.name: job.action.target for job in pipeline.jobs if isinstance(job.action, Deploy)}
+
+
+def test_a_deploy_goes_where_it_says_else_where_the_steps_run(tmp_path: Path) -> None:
+    assert _targets(DEPLOYS, tmp_path) == {"web": Backend.LOCAL, "pinned": Backend.LOCAL}
+    assert not load(DEPLOYS, tmp_path).needs_swarm
+    swarm = DEPLOYS.replace("'}\nenv", "', backend: swarm}\nenv", 1)
+    assert _targets(swarm, tmp_path) == {"web": Backend.SWARM, "pinned": Backend.LOCAL}
+    one = DEPLOYS.replace("network: host}", "network: host, target: swarm}")
+    assert _targets(one, tmp_path) == {"web": Backend.SWARM, "pinned": Backend.LOCAL}
+    assert load(one, tmp_path).needs_swarm
+
+
+def test_a_swarm_deploy_publishes_no_ports(tmp_path: Path) -> None:
+    text = DEPLOYS.replace("network: host}", "ports: ['8080:80'], target: swarm}")
+    found = problems(text, tmp_path)
+    assert len(found) == 1, found
+    assert found[0].startswith("pipelines/ci.yml:7:")
+    assert "jobs.web.deploy.ports: a swarm deploy cannot publish ports" in found[0]
+    assert "network: host" in found[0]
+    assert _targets(text.replace("target: swarm", "target: local"), tmp_path)["web"] is (
+        Backend.LOCAL
+    )
+
+
+def test_an_unknown_deploy_target_is_a_problem_with_a_suggestion(tmp_path: Path) -> None:
+    found = problems(DEPLOYS.replace("target: local", "target: swram"), tmp_path)
+    assert len(found) == 1 and "jobs.pinned.deploy.target" in found[0], found
+    assert "did you mean 'swarm'" in found[0]
