@@ -19,6 +19,7 @@ from runner.execute.settings import RunSettings
 from runner.expr.interpolate import expand
 from runner.model.pipeline import Deploy, Environment, Job, Pairs, pairs
 from runner.model.results import Deployment, Status
+from runner.progress import Phase, Stage
 
 
 class DeployFailed(DockstepError):
@@ -134,6 +135,7 @@ class DeployJob:
         image = self._image(job, action, context)
         environment = self._environments[action.environment]
         if environment.approval:
+            context.log.phase(Phase(stage=Stage.APPROVAL))
             self._gate.wait(
                 job.name,
                 environment.name,
@@ -142,6 +144,7 @@ class DeployJob:
                 stopped=context.slot.stopped,
             )
         env = variables.deploy_env(self._settings, job, environment, action)
+        context.log.phase(Phase(stage=Stage.DEPLOY, detail=environment.name))
         deployment = self._deployer.deploy(action, environment, image, context.log.line, env=env)
         return Outcome(status=Status.PASSED, deployment=deployment)
 
