@@ -158,7 +158,7 @@ class StatusLine:
         self.board = board
         self._columns = columns
         self._colour = colour
-        self._drawn = False
+        self._drawn = ""  # the line on the screen now
         self._closed = False
 
     def around(self, text: str) -> str:
@@ -166,6 +166,9 @@ class StatusLine:
         return self._clear() + text + self._draw()
 
     def redraw(self) -> str:
+        """What brings the line up to date; nothing when it already is (no flicker)."""
+        if self._drawn and self._drawn == self._text():
+            return ""
         return self._clear() + self._draw()
 
     def close(self) -> str:
@@ -174,13 +177,15 @@ class StatusLine:
         return self._clear()
 
     def _clear(self) -> str:
-        drawn, self._drawn = self._drawn, False
+        drawn, self._drawn = self._drawn, ""
         return CLEAR_LINE if drawn else ""
 
     def _draw(self) -> str:
         if self._closed:
             return ""
-        # a column short: a line that fills the last one leaves some terminals about to wrap
-        text = render(self.board.snapshot(), self.board.clock(), self._columns() - 1)
-        self._drawn = bool(text)
+        self._drawn = text = self._text()
         return f"{DIM}{text}{RESET}" if text and self._colour else text
+
+    def _text(self) -> str:
+        # a column short: a line that fills the last one leaves some terminals about to wrap
+        return render(self.board.snapshot(), self.board.clock(), self._columns() - 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import sys
 import time
@@ -154,7 +155,10 @@ def test_phases_on_a_console_without_a_status_line_write_nothing() -> None:
 
 def test_live_redraws_while_the_run_goes_on_and_clears_the_line_even_on_an_error() -> None:
     screen = io.StringIO()
-    console, board = console_with_status(screen)
+    seconds = itertools.count()
+    board = Board(clock=lambda: float(next(seconds)))  # a second passes at each look
+    status = StatusLine(board, columns=lambda: 80, colour=False)
+    console = Console(screen, colour=False, mask=str, status=status)
     board.start("test")
 
     def interrupted_run() -> None:

@@ -112,6 +112,7 @@ def test_a_line_is_written_above_the_status_line_which_is_then_drawn_again() -> 
     board.start("test")
     assert status.around("one\n") == "one\nrunning: test 0s starting"
     assert status.around("two\n") == f"{CLEAR_LINE}two\nrunning: test 0s starting"
+    assert status.redraw() == ""  # nothing has changed: nothing is written
     board.end("test")
     assert status.redraw() == CLEAR_LINE
     assert status.redraw() == ""
