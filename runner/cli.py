@@ -286,6 +286,14 @@ def graph(
     metavar="HOST:PORT/PATH",
     help="Registry the swarm's nodes pull workspace and cache layers from (swarm backend).",
 )
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "tty", "plain"]),
+    default="auto",
+    show_default=True,
+    help="tty: a status line of the running jobs below the log; plain: no escapes at all; "
+    "auto: tty on a terminal.",
+)
 @ALLOW_UNPINNED
 def run(
     *,
@@ -303,6 +311,7 @@ def run(
     approve: tuple[str, ...],
     backend: str | None,
     registry: str | None,
+    progress: str,
     allow_unpinned: bool,
     **given: Any,
 ) -> None:
@@ -314,6 +323,7 @@ def run(
     from runner.commands.run import run as command
     from runner.commands.run import run_all
     from runner.model.pipeline import Backend
+    from runner.progress import ProgressMode
     from runner.session import RunRequest
 
     spec = _event_request(given)
@@ -334,9 +344,10 @@ def run(
         backend=Backend(backend) if backend else None,
         registry=_registry(registry),
     )
+    mode, environ, cwd = ProgressMode(progress), dict(os.environ), Path.cwd()
     if everything:
-        _exit_with(lambda: run_all(request, spec, dict(os.environ), Path.cwd(), token))
-    _exit_with(lambda: command(_evented(request, spec), dict(os.environ), Path.cwd(), token))
+        _exit_with(lambda: run_all(request, spec, environ, cwd, token, progress=mode))
+    _exit_with(lambda: command(_evented(request, spec), environ, cwd, token, progress=mode))
 
 
 def _registry(value: str | None) -> str | None:

@@ -1,16 +1,22 @@
-"""Live output: every line prefixed by its job, coloured on a terminal, saved per job."""
+"""Live output: every line prefixed by its job, coloured on a terminal, saved per job;
+on a terminal, a status line of the running jobs below them."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
+from runner.progress import Board, Phase, ProgressMode, StatusLine, wants_status_line
+
+REDRAW = 0.5  # seconds between redraws of the status line: its elapsed times move
 COLOURS = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92)
 RESET = "\033[0m"
 CLOSED_NOTE = (
@@ -55,10 +61,15 @@ class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     colours: dict[str, int] = field(default_factory=dict)
     open: bool = True
+    status: StatusLine | None = None  # a terminal's status line (--progress tty)
 
 
 class Console:
-    """Writes whole lines from many job threads without interleaving them."""
+    """Writes whole lines from many job threads without interleaving them.
+
+    It is also where jobs report their phases (`progress.Phases`): with a status line
+    they show below the log lines, without one they go nowhere.
+    """
 
     def __init__(
         self,
@@ -67,12 +78,13 @@ class Console:
         colour: bool,
         mask: Callable[[str], str],
         closed: Callable[[], None] = lambda: None,
+        status: StatusLine | None = None,
     ) -> None:
         self._stream = stream
         self._colour = colour
         self._mask = mask
         self._closed = closed  # called once, when the reader goes away
-        self._shared = _Shared()
+        self._shared = _Shared(status=status)
         self._width = 0
         self._scope = ""  # "api/": the pipeline of an orchestrated run the jobs belong to
 
@@ -110,21 +122,62 @@ class Console:
         scope = f"{self._scope[:-1]}: " if self._scope and text else ""
         self._write(f"{scope}{self._mask(self._shown(text))}\n")
 
+    @property
+    def has_status_line(self) -> bool:
+        return self._shared.status is not None
+
+    def started(self, job: str) -> None:
+        if self._shared.status:
+            self._shared.status.board.start(self._scope + job)
+
+    def phase(self, job: str, phase: Phase) -> None:
+        if self._shared.status:
+            shown = replace(phase, detail=self._mask(self._shown(phase.detail)))
+            self._shared.status.board.set(self._scope + job, shown)
+
+    def ended(self, job: str) -> None:
+        if self._shared.status:
+            self._shared.status.board.end(self._scope + job)
+
+    def done(self) -> None:
+        """This run's jobs are over (a job thread stuck on a gone engine included)."""
+        if self._shared.status:
+            self._shared.status.board.end_all(self._scope)
+
+    def redraw(self) -> None:
+        status = self._shared.status
+        if status:
+            self._emit(status.redraw)
+
+    def close_status(self) -> None:
+        """Clear the status line for good, so that nothing printed after it is crossed."""
+        status = self._shared.status
+        if status:
+            self._emit(status.close)
+
     def _shown(self, text: str) -> str:
         """With colour off (NO_COLOR, not a terminal) no escape gets through, a job's neither."""
         return text if self._colour else plain(text)
 
     def _write(self, text: str) -> None:
+        status = self._shared.status
+        self._emit(lambda: status.around(text) if status else text)
+
+    def _emit(self, text: Callable[[], str]) -> None:
         """Write and flush; once the reader is gone (`| head`), write nothing more.
 
+        `text` is made under the lock: what the status line shows is part of the write.
         A closed console does not stop the run: its jobs, logs, report and cleanup go on.
         """
         shared = self._shared
         with shared.lock:
             if not shared.open:
                 return
+            chunk = text()
+            if not chunk:
+                return
             try:
-                self._stream.write(text)
+                self._stream.write(chunk)
                 self._stream.flush()
             except BrokenPipeError:
                 shared.open = False
@@ -149,6 +202,9 @@ class JobLog:
         *lines, self._pending = self._pending.split(b"\n")
         for line in lines:
             self.line(line.decode("utf-8", "replace").rstrip("\r"))
+
+    def phase(self, phase: Phase) -> None:
+        self._console.phase(self.job, phase)
 
     def line(self, text: str) -> None:
         self._console.line(self.job, text)
@@ -192,6 +248,43 @@ def _stdout_closed() -> None:
         discard(sys.stderr)
 
 
-def default_console(environ: Mapping[str, str], mask: Callable[[str], str] = str) -> Console:
-    colour = use_colour(sys.stdout, environ)
-    return Console(sys.stdout, colour=colour, mask=mask, closed=_stdout_closed)
+def default_console(
+    environ: Mapping[str, str],
+    mask: Callable[[str], str] = str,
+    progress: ProgressMode = ProgressMode.AUTO,
+) -> Console:
+    """The terminal's console: `--progress plain` writes no escape at all, colour neither."""
+    colour = use_colour(sys.stdout, environ) and progress is not ProgressMode.PLAIN
+    status = None
+    if wants_status_line(progress, sys.stdout, environ):
+        status = StatusLine(Board(), columns=_columns, colour=colour)
+    return Console(sys.stdout, colour=colour, mask=mask, closed=_stdout_closed, status=status)
+
+
+def _columns() -> int:
+    return shutil.get_terminal_size().columns
+
+
+@contextmanager
+def live(console: Console, interval: float = REDRAW) -> Iterator[Console]:
+    """Redraw the status line every `interval` while the run goes on, and clear it on the
+    way out, whatever ends the run (an error, Ctrl-C)."""
+    if not console.has_status_line:
+        yield console
+        return
+    stop = threading.Event()
+    ticker = threading.Thread(
+        target=_tick, args=(console, stop, interval), name="status-line", daemon=True
+    )
+    ticker.start()
+    try:
+        yield console
+    finally:
+        stop.set()
+        ticker.join()
+        console.close_status()
+
+
+def _tick(console: Console, stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        console.redraw()

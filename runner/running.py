@@ -146,6 +146,7 @@ def execute(
         executor, workers=request.workers, keep_going=request.keep_going, clock=time.time
     )
     results = scheduler.run(resolved.plan, token)
+    console.done()  # a job thread still stuck on the engine is no longer running
     if runner.engine_lost:
         lost.append(runner.engine_lost)
     return results, scheduler.interrupted

@@ -18,32 +18,37 @@ from runner import git, orchestrate, pipelines, session
 from runner.cancel import CancelToken
 from runner.engine.docker.engine import DockerEngine
 from runner.engine.swarm.client import SwarmClient
-from runner.output import default_console
+from runner.output import default_console, live
+from runner.progress import ProgressMode
 from runner.service import recording
 
 
 def run(
-    request: session.RunRequest, environ: Mapping[str, str], cwd: Path, token: CancelToken
+    request: session.RunRequest,
+    environ: Mapping[str, str],
+    cwd: Path,
+    token: CancelToken,
+    *,
+    progress: ProgressMode = ProgressMode.AUTO,
 ) -> int:
     prepared = session.prepare(request, environ, cwd)
     on_swarm = prepared.resolved.pipeline.needs_swarm
     history = recording.open_history(environ)
+    run_id = None
     try:
-        run_id = None
         if history is not None:
             run_id = recording.start_cli_run(history, prepared, f"cli {_user()}")
         with ExitStack() as stack:
             engine = stack.enter_context(closing(DockerEngine()))
             swarm = stack.enter_context(closing(SwarmClient())) if on_swarm else None
-            result = session.run(
-                prepared,
-                engine=engine,
-                console=default_console(environ),
-                token=token,
-                swarm=swarm,
-            )
+            console = stack.enter_context(live(default_console(environ, progress=progress)))
+            result = session.run(prepared, engine=engine, console=console, token=token, swarm=swarm)
         if history is not None and run_id is not None:
             recording.finish_cli_run(history, run_id, result)
+    except BaseException:
+        if history is not None and run_id is not None:
+            recording.abandon_cli_run(history, run_id)
+        raise
     finally:
         if history is not None:
             history.close()
@@ -56,17 +61,17 @@ def run_all(
     environ: Mapping[str, str],
     cwd: Path,
     token: CancelToken,
+    *,
+    progress: ProgressMode = ProgressMode.AUTO,
 ) -> int:
     """Without --event, the pipelines run for a push of what git has checked out."""
     request = pipelines.request_for_all(options, spec, cwd)
-    with closing(DockerEngine()) as engine:  # connects at its first call, after the checks
+    with (
+        closing(DockerEngine()) as engine,  # connects at its first call, after the checks
+        live(default_console(environ, progress=progress)) as console,
+    ):
         result = orchestrate.run(
-            request,
-            environ=environ,
-            cwd=cwd,
-            engine=engine,
-            console=default_console(environ),
-            token=token,
+            request, environ=environ, cwd=cwd, engine=engine, console=console, token=token
         )
     return result.exit_code
 

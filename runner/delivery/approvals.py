@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from runner.errors import DockstepError, UsageError
 from runner.execute.kinds import JobContext, KindRunner, Outcome
 from runner.model.pipeline import Job
+from runner.progress import Phase, Stage
 
 POLL = 0.5
 
@@ -151,6 +152,7 @@ class ManualJobs:
 
     def run(self, job: Job, action: Any, context: JobContext) -> Outcome:
         if job.manual:
+            context.log.phase(Phase(stage=Stage.APPROVAL))
             self._gate.wait_manual(
                 job.name, context.log.line, timeout=job.timeout, stopped=context.slot.stopped
             )

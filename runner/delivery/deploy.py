@@ -20,6 +20,7 @@ from runner.execute.settings import RunSettings
 from runner.expr.interpolate import expand
 from runner.model.pipeline import Backend, Deploy, Environment, Job, Pairs, pairs
 from runner.model.results import Deployment, Status
+from runner.progress import Phase, Stage
 
 if TYPE_CHECKING:
     from runner.delivery.swarm_deploy import SwarmDeployer
@@ -141,6 +142,7 @@ class DeployJob:
         image = self._image(job, action, context)
         environment = self._environments[action.environment]
         if environment.approval:
+            context.log.phase(Phase(stage=Stage.APPROVAL))
             self._gate.wait(
                 job.name,
                 environment.name,
@@ -149,6 +151,7 @@ class DeployJob:
                 stopped=context.slot.stopped,
             )
         env = variables.deploy_env(self._settings, job, environment, action)
+        context.log.phase(Phase(stage=Stage.DEPLOY, detail=environment.name))
         if action.target is Backend.SWARM:
             deployment = self._to_swarm(job, action, environment, image, env=env, context=context)
         else:

@@ -22,6 +22,7 @@ from runner.execute.slot import ContainerSlot
 from runner.model.pipeline import CacheVolume, Install, Job, Steps, pairs
 from runner.model.results import CacheStatus
 from runner.output import JobLog
+from runner.progress import Phase, Stage
 
 ROOT = containers.ROOT  # installs write system paths (/opt, /usr/local): they run as root
 
@@ -56,6 +57,7 @@ class Installer:
     ) -> CacheOutcome:
         """The job's install layer: found by its key, or installed and committed now."""
         key = self.key(job, steps, install, image)
+        log.phase(Phase(stage=Stage.INSTALL, detail="cache lookup"))
         if install.auto_keys and not any(n.startswith("file:") for n, _ in key.inputs):
             log.line(
                 "warning: install keys: auto found no lockfile at the workspace root, so "
@@ -65,7 +67,9 @@ class Installer:
         found = self._layers.lookup(key, steps.cache.registry)
         if found:
             log.line(f"cache {found.status.value}: {key.short}; install skipped")
+            log.phase(Phase(stage=Stage.INSTALL, detail=f"cache {found.status.value}"))
             return found
+        log.phase(Phase(stage=Stage.INSTALL, detail="waiting for the same install"))
         with self._layers.exclusive(key, slot.stopped) as ours:
             if not ours:
                 raise InstallFailed(job.name, "was stopped while another run installed it")
@@ -75,6 +79,7 @@ class Installer:
                 log.line(f"cache {found.status.value}: {key.short}; {who} installed it")
                 return found
             log.line(f"cache miss: {key.short}; installing")
+            log.phase(Phase(stage=Stage.INSTALL, detail="cache miss, installing"))
             layer = self._install_and_commit(
                 job, steps, install, image, volumes=volumes, key=key, slot=slot, log=log
             )

@@ -19,11 +19,18 @@ from runner.errors import DockstepError, EngineLost, EngineUnavailable
 from runner.execute import artifacts
 from runner.execute.kinds import JobContext, Kinds, Outcome
 from runner.execute.slot import ContainerSlot
-from runner.model.pipeline import Job
+from runner.model.pipeline import Deploy, Job, Package, Verify
 from runner.model.results import Artifacts, JobResult, Status
 from runner.output import Console, JobLog
+from runner.progress import Phase, Stage
 
 Clock = Callable[[], float]
+# what a job shows on the status line until its kind runner says more
+KIND_STAGES: dict[type, Stage] = {
+    Package: Stage.PACKAGE,
+    Deploy: Stage.DEPLOY,
+    Verify: Stage.VERIFY,
+}
 
 
 class JobRunner:
@@ -75,6 +82,8 @@ class JobRunner:
         context = JobContext(log=log, slot=slot, inputs=inputs)
         started = self._clock()
         archived = None
+        self._console.started(job.name)
+        log.phase(Phase(stage=KIND_STAGES.get(type(job.action), Stage.START)))
         try:
             outcome = self._outcome(job, context)
             if job.artifacts and outcome.status is Status.PASSED:
@@ -95,6 +104,7 @@ class JobRunner:
             self._discard(slot, log)
             log.close()
             self._slots.pop(job.name, None)
+            self._console.ended(job.name)
         return _allow(job, self._result(job, outcome, started, archived))
 
     def _lost(self, error: EngineUnavailable, log: JobLog) -> Outcome:

@@ -23,6 +23,7 @@ from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
 from runner.model.pipeline import Job, Step, Steps
 from runner.model.results import Status, StepResult
+from runner.progress import Phase
 from runner.retrying import retrying
 
 Clock = Callable[[], float]
@@ -52,10 +53,11 @@ class StepRunner:
     def run_all(self, job: Job, action: Steps, context: JobContext) -> tuple[StepResult, ...]:
         """Every step's result; after a blocking failure or a stop the rest are skipped."""
         results: list[StepResult] = []
-        for step in action.steps:
+        for number, step in enumerate(action.steps, start=1):
             if (results and results[-1].status.blocks) or context.slot.stopped_because:
                 results.append(self._skipped(step))
             else:
+                context.log.phase(Phase.step(number, len(action.steps), step.name))
                 results.append(self._step(job, action, step, context))
         return tuple(results)
 

@@ -15,6 +15,7 @@ from runner.execute.slot import ContainerSlot
 from runner.execute.steps import Clock, StepRunner, single_shot
 from runner.model.pipeline import Job, Steps
 from runner.model.results import Status, StepResult
+from runner.progress import Phase, Stage
 
 
 class StepsJob:
@@ -39,10 +40,13 @@ class StepsJob:
 
     def run(self, job: Job, action: Steps, context: JobContext) -> Outcome:
         log, slot = context.log, context.slot
+        log.phase(Phase(stage=Stage.IMAGE))
         resolved = self._images.resolve(job, action, log.write)
         settings = replace(self._settings, image_env=resolved.env)  # this job's: its image's env
         environment.check_image(settings, job, str(action.image))
         _announce(action, context)
+        if action.cache.volumes:
+            log.phase(Phase(stage=Stage.VOLUMES))
         volumes = self._installer.volumes(job, action, resolved, log.line)
         handed = _handed_over(context)  # not for the install: not in its key
         try:
@@ -62,6 +66,8 @@ class StepsJob:
             )
         image = cached.image if cached else resolved.id
         cache = cached.result() if cached else None
+        if action.services:
+            log.phase(Phase(stage=Stage.SERVICES))
         with self._services.around(job, action, context) as services:
             outputs = self._installer.outputs.for_steps(job, action)
             single = single_shot(action, settings)

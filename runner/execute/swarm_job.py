@@ -28,6 +28,7 @@ from runner.execute.swarm_log import TaskLog
 from runner.execute.swarm_workspace import WorkspaceImages
 from runner.model.pipeline import CacheSpec, Job, Steps, pairs
 from runner.model.results import Status, StepResult
+from runner.progress import Phase, Stage
 
 CACHE_REPOSITORY = "cache"
 
@@ -59,6 +60,7 @@ class SwarmStepsJob:
 
     def run(self, job: Job, action: Steps, context: JobContext) -> Outcome:
         log, slot = context.log, context.slot
+        log.phase(Phase(stage=Stage.IMAGE))
         resolved = self._images.resolve(job, action, log.write)
         settings = replace(self._settings, image_env=resolved.env)  # this job's: its image's env
         environment.check_image(settings, job, str(action.image))
@@ -70,9 +72,11 @@ class SwarmStepsJob:
             )
             slot.discard()  # the install's container, on this machine
             base, cache = cached.image, cached.result()
+        log.phase(Phase(stage=Stage.IMAGE, detail="workspace"))
         image = self._workspace.image(action, base, context.inputs, log)
         if slot.stopped_because:
             return Outcome(status=slot.stopped_because, image=image, cache=cache)
+        log.phase(Phase(stage=Stage.START, detail="swarm task"))  # its steps say which
         reader, task = self._run_task(settings, job, action, image, context)
         if reader.artifacts is not None:
             with tarfile.open(fileobj=io.BytesIO(reader.artifacts)) as tar:

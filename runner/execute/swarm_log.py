@@ -19,6 +19,7 @@ from runner.execute.swarm_script import marker
 from runner.model.pipeline import Step
 from runner.model.results import Status, StepResult
 from runner.output import JobLog
+from runner.progress import Phase
 
 NS = 1_000_000_000
 
@@ -63,6 +64,7 @@ class TaskLog:
         if what == "begin":
             index = int(args[0])
             self.begun[index] = at
+            self._log.phase(Phase.step(index + 1, len(self._steps), self._steps[index].name))
             self._log.line(f"$ {self._steps[index].name}")
         elif what == "retry":
             step = self._steps[int(args[0])]

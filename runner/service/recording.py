@@ -76,6 +76,12 @@ def finish_cli_run(history: History, run_id: int, result: session.RunResult) -> 
     history.finish_run(run_id, status_of(result.jobs, cancelled=result.interrupted))
 
 
+def abandon_cli_run(history: History, run_id: int) -> None:
+    """A `dockstep run` that ended with an error before its result (the engine refused,
+    a bad option): recorded as failed, never left `running`."""
+    history.finish_run(run_id, RunStatus.FAILED)
+
+
 def plan_of(jobs: Sequence[JobRecord]) -> dict[str, object]:
     """The plan written beside a pipeline's logs, or one guessed from its rows."""
     for job in jobs:

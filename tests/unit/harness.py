@@ -16,6 +16,7 @@ from runner.model.pipeline import Pairs
 from runner.model.results import JobResult
 from runner.output import Console
 from runner.plan.plan import Selection, plan
+from runner.progress import StatusLine
 from runner.secrets import Masker
 from tests.fake_engine import FakeEngine
 from tests.unit.pipelines import IMAGE, pipeline
@@ -87,6 +88,7 @@ def run_pipeline(
     use_cache: bool = True,
     token: CancelToken | None = None,
     reuse: tuple[JobResult, ...] = (),
+    status: StatusLine | None = None,
 ) -> Outcome:
     engine.present.setdefault(IMAGE, "sha256:" + "1" * 64)
     engine.in_flight = InFlight()  # every run here is r1: a rerun must not find it closed
@@ -102,7 +104,7 @@ def run_pipeline(
     result = session.run(
         prepared(text, tmp_path, secrets=secrets, request=request),
         engine=engine,
-        console=Console(stream, colour=False, mask=str),
+        console=Console(stream, colour=False, mask=str, status=status),
         token=token or CancelToken(),
     )
     return Outcome({r.name: r for r in result.jobs}, stream.getvalue(), result.interrupted)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from runner.output import Console, JobLog, discard, plain
+from runner.output import Console, JobLog, default_console, discard, live, plain
+from runner.progress import CLEAR_LINE, Board, Phase, ProgressMode, StatusLine
 
 RED = "\x1b[31mred\x1b[0m"
 BUILD_STDERR = "\x1b[91moops\n\x1b[0mRemoving intermediate container 9fbeeed1bd9e\n"
@@ -97,3 +101,92 @@ def test_a_discarded_stream_takes_later_writes_without_a_broken_pipe() -> None:
         discard(stream)
         stream.write("later\n")
         stream.flush()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def console_with_status(screen: io.StringIO) -> tuple[Console, Board]:
+    board = Board(clock=lambda: 0.0)
+    status = StatusLine(board, columns=lambda: 80, colour=False)
+    return Console(screen, colour=False, mask=str, status=status), board
+
+
+def test_a_jobs_line_goes_above_the_status_line_of_the_jobs_of_every_pipeline(
+    tmp_path: Path,
+) -> None:
+    screen = io.StringIO()
+    console, _board = console_with_status(screen)
+    api = console.within("api")
+    api.started("test")
+    log = JobLog("test", api, tmp_path / "test.log", str)
+    log.phase(Phase.step(1, 2, "unit"))
+    log.line("hello")
+    log.close()
+    api.ended("test")
+    console.note("the summary")
+    assert screen.getvalue() == (
+        f"api/test | hello\nrunning: api/test 0s step 1/2 'unit'{CLEAR_LINE}the summary\n"
+    )
+    assert (tmp_path / "test.log").read_text() == "hello\n"  # never the status line
+
+
+def test_a_run_that_is_over_takes_its_jobs_off_the_status_line() -> None:
+    screen = io.StringIO()
+    console, board = console_with_status(screen)
+    console.within("api").started("stuck")  # its thread never came back from the engine
+    console.within("web").started("test")
+    console.within("api").done()
+    assert [r.job for r in board.snapshot()] == ["web/test"]
+
+
+def test_phases_on_a_console_without_a_status_line_write_nothing() -> None:
+    screen = io.StringIO()
+    console = Console(screen, colour=False, mask=str)
+    console.started("test")
+    console.phase("test", Phase.step(1, 1, "unit"))
+    console.redraw()
+    console.ended("test")
+    console.close_status()
+    assert screen.getvalue() == ""
+
+
+def test_live_redraws_while_the_run_goes_on_and_clears_the_line_even_on_an_error() -> None:
+    screen = io.StringIO()
+    seconds = itertools.count()
+    board = Board(clock=lambda: float(next(seconds)))  # a second passes at each look
+    status = StatusLine(board, columns=lambda: 80, colour=False)
+    console = Console(screen, colour=False, mask=str, status=status)
+    board.start("test")
+
+    def interrupted_run() -> None:
+        with live(console, interval=0.01):
+            deadline = time.monotonic() + 5
+            while screen.getvalue().count(CLEAR_LINE) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_run()
+    assert screen.getvalue().count(CLEAR_LINE) >= 2  # redrawn at least twice
+    assert screen.getvalue().endswith(CLEAR_LINE)  # and gone
+    console.note("interrupted")
+    assert screen.getvalue().endswith(f"{CLEAR_LINE}interrupted\n")
+
+
+@pytest.mark.parametrize(
+    ("progress", "escapes"),
+    [(ProgressMode.PLAIN, False), (ProgressMode.TTY, True), (ProgressMode.AUTO, True)],
+)
+def test_plain_progress_on_a_terminal_writes_no_escape_at_all(
+    monkeypatch: pytest.MonkeyPatch, progress: ProgressMode, escapes: bool
+) -> None:
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    console = default_console({"TERM": "xterm"}, progress=progress)
+    console.started("test")
+    console.line("test", "\x1b[31mred\x1b[0m")
+    assert console.has_status_line is escapes
+    assert ("\x1b" in screen.getvalue()) is escapes

@@ -16,6 +16,7 @@ from runner.execute.swarm_log import ArtifactsDamaged, TaskLog
 from runner.execute.swarm_script import delays, quote, wrapper
 from runner.model.pipeline import ImageRef, Job, RetryPolicy, Step, Steps
 from runner.model.results import Status
+from runner.progress import Phase
 
 NONCE = "n0nce"
 M = f"::dockstep-{NONCE}::"
@@ -30,6 +31,10 @@ STEPS = (
 class Log:
     def __init__(self) -> None:
         self.text: list[str] = []
+        self.phases: list[str] = []
+
+    def phase(self, phase: Phase) -> None:
+        self.phases.append(phase.label())
 
     def write(self, chunk: bytes) -> None:
         self.text.append(chunk.decode())
@@ -107,6 +112,7 @@ def test_markers_become_the_step_results_the_local_backend_reports() -> None:
     assert "$ first\none\n" in text
     assert "step 'flaky' failed; attempt 2/2 in 0.5s" in text
     assert M not in text
+    assert log.phases == ["step 1/4 'first'", "step 2/4 'flaky'", "step 3/4 'slow'"]
 
 
 def test_a_forged_marker_without_the_nonce_is_plain_output() -> None:
