@@ -5,7 +5,8 @@ an invalid file, an unknown upstream or a cycle between pipelines fails here, be
 Docker call, and so does the preparation (variables, secrets, `--approve`) of every
 pipeline that may run. Then the pipelines that start at once run in parallel, each as a
 `session.run` of its own; a waiting one starts when its upstreams have finished, with
-their pushed images in its variables, or is skipped with the reason (`plan.progress`).
+their pushed images in its variables and their jobs' archives in its request (mounted
+read-only in its steps jobs), or is skipped with the reason (`plan.progress`).
 Like the session, this takes the engine, console and cancel token from its caller and
 never touches signals, stdin or stdout: the CLI and the HTTP service both call it.
 """
@@ -23,6 +24,7 @@ from runner.cancel import CancelToken
 from runner.engine.api import ContainerEngine
 from runner.errors import DockstepError
 from runner.model.events import PipelineStatus
+from runner.model.results import UpstreamArtifacts, upstream_artifacts
 from runner.output import Console
 from runner.pipelines import Composed, OrchestrationRequest, compose_request, provisional
 
@@ -119,18 +121,29 @@ class _Runner:
         self._environ, self._cwd = environ, cwd
         self._engine, self._console, self._token = engine, console, token
         self._futures: dict[cf.Future[session.RunResult], str] = {}
+        self.runs: dict[str, session.RunResult] = {}  # the pipelines that ran, as they end
 
     def prepare(self, start: Start) -> session.Prepared:
         """The pipeline's own run, `<run id>-<pipeline>`: its logs, network, approvals."""
-        request = self.composed.run_request(start.name, start.event)
+        request = self.composed.run_request(start.name, start.event, self._handed(start.name))
         pipeline_run = f"{self.run_id}-{_slug(start.name)}"
         return session.prepare(request, self._environ, self._cwd, run_id=pipeline_run)
+
+    def _handed(self, name: str) -> tuple[UpstreamArtifacts, ...]:
+        """The archives of the upstream pipelines `name` waited for, from their results."""
+        waited = self.composed.orchestration.planned(name).waits_for
+        return tuple(
+            found
+            for upstream in waited
+            if upstream in self.runs
+            for found in upstream_artifacts(upstream, self.runs[upstream].jobs)
+        )
 
     def drive(
         self, progress: Progress, starts: list[Start], prepared: Mapping[str, session.Prepared]
     ) -> dict[str, session.RunResult]:
         """Run the started pipelines, and the ones they release, until none is left."""
-        runs: dict[str, session.RunResult] = {}
+        runs = self.runs
         workers = max(1, len(self.composed.pipelines))
         with cf.ThreadPoolExecutor(workers, thread_name_prefix="pipeline") as pool:
             for start in starts:

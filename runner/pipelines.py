@@ -17,6 +17,7 @@ from runner.errors import PipelineInvalid, Problem, UsageError
 from runner.format.load import load_pipeline
 from runner.model.events import Event, EventKind, EventSource, PipelineStatus, Upstream
 from runner.model.pipeline import Package, Pairs, Pipeline
+from runner.model.results import UpstreamArtifacts
 from runner.names import suggest
 from runner.plan.compose import Orchestration, Planned, compose, release
 
@@ -52,8 +53,11 @@ class Composed:
     def pipeline(self, name: str) -> Pipeline:
         return next(p for p in self.pipelines if p.name == name)
 
-    def run_request(self, name: str, event: Event) -> session.RunRequest:
-        """What `name`'s own session runs; compose already matched its triggers (force)."""
+    def run_request(
+        self, name: str, event: Event, handed: tuple[UpstreamArtifacts, ...] = ()
+    ) -> session.RunRequest:
+        """What `name`'s own session runs; compose already matched its triggers (force).
+        `handed`: the archives of the upstream pipelines it waited for."""
         request = self.request
         return session.RunRequest(
             pipeline=dict(self.files)[name],
@@ -69,6 +73,7 @@ class Composed:
             approve=_of(name, request.approve),
             interactive=request.interactive,
             summary=False,
+            upstream_artifacts=handed,
         )
 
 

@@ -41,7 +41,7 @@ from runner.model.pipeline import (
     Steps,
     pairs,
 )
-from runner.model.results import JobResult
+from runner.model.results import JobResult, UpstreamArtifacts
 from runner.output import Console
 from runner.plan.plan import Plan, Selection, plan
 from runner.plan.triggers import Decision, match
@@ -72,6 +72,8 @@ class RunRequest:
     run_id: str | None = None  # None: made from the time
     log_dir: Path | None = None  # None: the workspace's .dockstep/runs/<run id>
     reuse: tuple[JobResult, ...] = ()  # an earlier run's results: those jobs do not run again
+    # an orchestrated run's downstream pipeline: what its upstream pipelines' jobs archived
+    upstream_artifacts: tuple[UpstreamArtifacts, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,6 +198,7 @@ def prepare(
         user=host_user(os.getuid(), os.getgid()),
         ca_bundle=context.ca_bundle(request.ca_bundle, environ),
         proxy=proxy_variables(environ),
+        upstream_artifacts=request.upstream_artifacts,
     )
     _check_before_docker(resolved, settings)
     state = paths.state_dir(environ)

@@ -1,0 +1,57 @@
+"""Orchestrated runs as one run: upstream pipelines' artifacts mounted downstream (and
+verified), `dockstep approve RUN pipeline/job`, `--jobs` for the whole run, and the report
+of a single pipeline the event does not trigger."""
+
+from __future__ import annotations
+
+from tests.integration.fixtures.workspace import Workspace
+
+UPSTREAM = """\
+on: push
+jobs:
+  build:
+    steps: ["echo 'made by api' > out.txt"]
+    artifacts: [out.txt]
+"""
+# a later job of the same pipeline rewrites the archive in the run folder, which sits in
+# the workspace every job can write
+TAMPER = """\
+  tamper:
+    needs: [build]
+    steps: ["for f in .dockstep/runs/*-api/artifacts/build/out.txt; do echo evil > $f; done"]
+"""
+DOWNSTREAM = """\
+on: {pipelines: {names: [api]}}
+jobs:
+  check: {steps: ["cat /artifacts/api/build/out.txt"]}
+"""
+
+
+def chain(workspace: Workspace, *, tamper: bool = False) -> None:
+    workspace.pipeline(UPSTREAM + (TAMPER if tamper else ""), "api")
+    workspace.pipeline(DOWNSTREAM, "integration")
+    workspace.git("checkout", "--quiet", "-b", "main")
+    workspace.commit("a chain")
+
+
+def test_a_downstream_pipeline_reads_its_upstreams_artifacts(workspace: Workspace) -> None:
+    chain(workspace)
+    result = workspace.run("--all", "--event", "push")
+    assert result.code == 0, result
+    assert result.jobs["integration/check"]["status"] == "passed"
+    lines = result.lines_of("integration/check")
+    assert "artifacts of api/build (checksums verified) at /artifacts/api/build" in lines
+    assert lines[-1] == "made by api"
+
+
+def test_an_upstream_archive_changed_between_the_pipelines_fails_the_downstream_job(
+    workspace: Workspace,
+) -> None:
+    chain(workspace, tamper=True)
+    result = workspace.run("--all", "--event", "push")
+    assert result.code == 1, result
+    assert result.jobs["api/tamper"]["status"] == "passed"
+    check = result.jobs["integration/check"]
+    assert check["status"] == "failed"
+    assert check["reason"] == "artifacts of 'api/build': out.txt does not match its checksum"
+    assert "evil" not in result.lines_of("integration/check")
