@@ -55,3 +55,24 @@ def test_an_upstream_archive_changed_between_the_pipelines_fails_the_downstream_
     assert check["status"] == "failed"
     assert check["reason"] == "artifacts of 'api/build': out.txt does not match its checksum"
     assert "evil" not in result.lines_of("integration/check")
+
+
+# ---------------------------------------------------------------- a single pipeline not triggered
+
+
+def test_the_report_of_a_pipeline_the_event_does_not_trigger_says_why(
+    workspace: Workspace,
+) -> None:
+    workspace.pipeline('on: {push: {paths: ["web/**"]}}\njobs: {test: {steps: [echo]}}\n', "web")
+    workspace.write("api/app.sh", "1\n")
+    workspace.git("checkout", "--quiet", "-b", "main")
+    before = workspace.commit("web pipeline")
+    workspace.write("api/app.sh", "2\n")
+    workspace.commit("api only")
+    result = workspace.run("pipelines/web.yml", "--event", "push", "--before", before)
+    assert result.code == 0, result
+    assert result.report is not None, result
+    assert result.report["status"] == "not-triggered"
+    assert result.report["reasons"] == ["no changed path matches paths ['web/**']"]
+    assert result.report["jobs"] == []
+    assert result.report["event"]["changed"] == ["api/app.sh"]
