@@ -23,6 +23,7 @@ from runner import context, grouped_report, paths, session
 from runner.cancel import CancelToken
 from runner.engine.api import ContainerEngine
 from runner.errors import DockstepError
+from runner.execute.budget import Budget
 from runner.model.events import PipelineStatus
 from runner.model.results import UpstreamArtifacts, upstream_artifacts
 from runner.output import Console
@@ -121,6 +122,7 @@ class _Runner:
         self._environ, self._cwd = environ, cwd
         self._engine, self._console, self._token = engine, console, token
         self._futures: dict[cf.Future[session.RunResult], str] = {}
+        self._budget = Budget(composed.request.workers)  # --jobs: for the whole run
         self.runs: dict[str, session.RunResult] = {}  # the pipelines that ran, as they end
 
     def prepare(self, start: Start) -> session.Prepared:
@@ -179,6 +181,7 @@ class _Runner:
             engine=self._engine,
             console=self._console.within(start.name),
             token=self._token,
+            budget=self._budget,
         )
         self._futures[future] = start.name
 

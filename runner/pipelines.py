@@ -33,7 +33,7 @@ class OrchestrationRequest:
     approve: tuple[str, ...] = ()  # pipeline/job: approved up front
     report_file: Path | None = None  # the whole run's report, grouped by pipeline
     variables: Pairs = ()  # --var, for every pipeline
-    workers: int = 4  # jobs at once, per pipeline
+    workers: int = 4  # jobs at once, across every pipeline of the run
     keep_going: bool = False
     allow_unpinned: bool = False
     ca_bundle: str | None = None

@@ -21,6 +21,7 @@ from runner.engine.api import ContainerEngine
 from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
+from runner.execute.budget import Budget
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
 from runner.execute.job import JobRunner
@@ -124,7 +125,10 @@ def execute(
     *,
     lost: list[EngineLost],
     swarm: Swarm | None,
+    budget: Budget | None = None,
 ) -> tuple[list[JobResult], bool]:
+    """Schedule the plan; `budget`: the slots shared with the other pipelines of an
+    orchestrated run (None: `--jobs` for this run alone)."""
     resolved = prepared.resolved
     runner = JobRunner(
         engine,
@@ -138,7 +142,11 @@ def execute(
     request = resolved.request
     executor = _Reusing(runner, {r.name: r for r in request.reuse}) if request.reuse else runner
     scheduler = Scheduler(
-        executor, workers=request.workers, keep_going=request.keep_going, clock=time.time
+        executor,
+        workers=request.workers,
+        keep_going=request.keep_going,
+        clock=time.time,
+        budget=budget,
     )
     results = scheduler.run(resolved.plan, token)
     if runner.engine_lost:

@@ -27,6 +27,7 @@ from runner.engine.api import ContainerEngine
 from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, UsageError
 from runner.execute import environment
+from runner.execute.budget import Budget
 from runner.execute.builds import proxy_variables
 from runner.execute.containers import host_user
 from runner.execute.images import ImageResolver, ResolvedImage
@@ -221,11 +222,13 @@ def run(
     console: Console,
     token: CancelToken,
     swarm: Swarm | None = None,
+    budget: Budget | None = None,
 ) -> RunResult:
     """Run the prepared pipeline; everything it created is gone when this returns.
 
     `swarm`: the manager that runs the steps jobs of a swarm run (`defaults.backend` or
-    `--backend swarm`); a local run needs none.
+    `--backend swarm`); a local run needs none. `budget`: the job slots an orchestrated
+    run shares between its pipelines (None: `workers` for this run alone).
     """
     resolved, settings = prepared.resolved, prepared.settings
     console = console.masked(prepared.mask)
@@ -246,7 +249,7 @@ def run(
         running.run_network(engine, prepared, console, create=containers, lost=lost),
     ):
         results, interrupted = running.execute(
-            engine, prepared, console, token, lost=lost, swarm=door
+            engine, prepared, console, token, lost=lost, swarm=door, budget=budget
         )
     return _finish(prepared, console, results, interrupted=interrupted, lost=next(iter(lost), None))
 

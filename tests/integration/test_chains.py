@@ -4,6 +4,8 @@ of a single pipeline the event does not trigger."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.integration.fixtures.workspace import Workspace
 
 UPSTREAM = """\
@@ -76,3 +78,32 @@ def test_the_report_of_a_pipeline_the_event_does_not_trigger_says_why(
     assert result.report["reasons"] == ["no changed path matches paths ['web/**']"]
     assert result.report["jobs"] == []
     assert result.report["event"]["changed"] == ["api/app.sh"]
+
+
+# ---------------------------------------------------------------- --jobs for the whole run
+
+
+def most_at_once(jobs: dict[str, dict[str, Any]]) -> int:
+    """The most jobs whose recorded [started_at, finished_at] overlap at one moment."""
+    edges = sorted(
+        (float(job[key]), step)
+        for job in jobs.values()
+        for key, step in (("started_at", 1), ("finished_at", -1))
+    )  # at equal times an end sorts before a start: touching spans do not overlap
+    now = most = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def test_jobs_bounds_the_whole_orchestrated_run(workspace: Workspace) -> None:
+    for name in ("a", "b", "c"):
+        workspace.pipeline(
+            "on: push\njobs:\n  one: {steps: ['sleep 1']}\n  two: {steps: ['sleep 1']}\n", name
+        )
+    workspace.commit("three pipelines of two jobs")
+    result = workspace.run("--all", "--event", "push", "--jobs", "2")
+    assert result.code == 0, result
+    assert len(result.jobs) == 6
+    assert most_at_once(result.jobs) == 2
