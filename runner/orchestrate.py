@@ -14,13 +14,16 @@ never touches signals, stdin or stdout: the CLI and the HTTP service both call i
 from __future__ import annotations
 
 import concurrent.futures as cf
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import context, grouped_report, paths, session
+from runner import context, grouped_report, paths, running, session
 from runner.cancel import CancelToken
+from runner.delivery import approvals
 from runner.engine.api import ContainerEngine
 from runner.errors import DockstepError
 from runner.execute.budget import Budget
@@ -87,13 +90,16 @@ def run(
     progress = Progress(composed.orchestration, selected=composed.selected)
     starts = progress.start()
     prepared = {start.name: runner.prepare(start) for start in starts}
-    for planned in composed.orchestration.pipelines:  # check the waiting ones before Docker too
-        if planned.name not in progress.running and planned.name not in progress.ended:
-            runner.prepare(Start(name=planned.name, event=provisional(composed, planned)))
+    waiting = {  # checked before Docker too
+        planned.name: runner.prepare(Start(name=planned.name, event=provisional(composed, planned)))
+        for planned in composed.orchestration.pipelines
+        if planned.name not in progress.running and planned.name not in progress.ended
+    }
     console.note(f"dockstep run {runner.run_id}: {_headline(composed, starts)}")
-    if not token.cancelled and starts:
-        engine.ping()
-    runs = runner.drive(progress, starts, prepared)
+    with _approvals(runner.run_id, {**prepared, **waiting}, paths.state_dir(environ)):
+        if not token.cancelled and starts:
+            engine.ping()
+        runs = runner.drive(progress, starts, prepared)
     result = OrchestrationResult(
         run_id=runner.run_id,
         pipelines=tuple(_pipeline_run(composed, ended, runs) for ended in progress.outcomes()),
@@ -127,7 +133,8 @@ class _Runner:
 
     def prepare(self, start: Start) -> session.Prepared:
         """The pipeline's own run, `<run id>-<pipeline>`: its logs, network, approvals."""
-        request = self.composed.run_request(start.name, start.event, self._handed(start.name))
+        handed = self._handed(start.name)
+        request = self.composed.run_request(start.name, start.event, handed, run_id=self.run_id)
         pipeline_run = f"{self.run_id}-{_slug(start.name)}"
         return session.prepare(request, self._environ, self._cwd, run_id=pipeline_run)
 
@@ -200,6 +207,26 @@ class _Runner:
             return
         runs[name] = result
         progress.finish(name, result.jobs, interrupted=result.interrupted)
+
+
+@contextmanager
+def _approvals(
+    run_id: str, sessions: Mapping[str, session.Prepared], state: Path
+) -> Iterator[None]:
+    """While the run goes on, `dockstep approve RUN pipeline/job` finds each pipeline's
+    session, even one still waiting for its upstreams (its gated jobs are recorded now)."""
+    folder = paths.approvals_dir(state, run_id)
+    approvals.record_pipelines(folder, {n: p.settings.run_id for n, p in sessions.items()})
+    for prepared in sessions.values():
+        runnable = (planned.name for planned in prepared.resolved.plan.runnable())
+        approvals.record_gated(
+            prepared.approvals, running.gated_jobs(prepared.resolved.pipeline, runnable)
+        )
+    try:
+        yield
+    finally:  # a pipeline that never started leaves its folder: nothing waits any more
+        for each in (folder, *(p.approvals for p in sessions.values())):
+            shutil.rmtree(each, ignore_errors=True)
 
 
 def _pipeline_run(

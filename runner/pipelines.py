@@ -54,10 +54,16 @@ class Composed:
         return next(p for p in self.pipelines if p.name == name)
 
     def run_request(
-        self, name: str, event: Event, handed: tuple[UpstreamArtifacts, ...] = ()
+        self,
+        name: str,
+        event: Event,
+        handed: tuple[UpstreamArtifacts, ...] = (),
+        *,
+        run_id: str | None = None,
     ) -> session.RunRequest:
         """What `name`'s own session runs; compose already matched its triggers (force).
-        `handed`: the archives of the upstream pipelines it waited for."""
+        `handed`: the archives of the upstream pipelines it waited for; `run_id`: the
+        orchestrated run's, under which its jobs are approved."""
         request = self.request
         return session.RunRequest(
             pipeline=dict(self.files)[name],
@@ -74,6 +80,7 @@ class Composed:
             interactive=request.interactive,
             summary=False,
             upstream_artifacts=handed,
+            part_of=session.PartOf(run_id=run_id, pipeline=name) if run_id else None,
         )
 
 

@@ -94,11 +94,13 @@ def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> 
     layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
     runnable = (p.name for p in resolved.plan.runnable())
     record_gated(prepared.approvals, gated_jobs(resolved.pipeline, runnable))
+    part = resolved.request.part_of  # approved under the orchestrated run's id
     gate = Gate(
         prepared.approvals,
-        settings.run_id,
+        part.run_id if part else settings.run_id,
         interactive=resolved.request.interactive,
         approved=resolved.request.approve,
+        pipeline=part.pipeline if part else None,
     )
     kinds: Kinds = {
         Steps: _steps_runner(engine, prepared, layers, swarm),

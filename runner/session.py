@@ -50,6 +50,14 @@ from runner.secrets import Masker, read_secrets, unmasked_warnings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PartOf:
+    """A session that runs one pipeline of an orchestrated run."""
+
+    run_id: str  # the orchestrated run's id: what `dockstep approve RUN pipeline/job` takes
+    pipeline: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunRequest:
     pipeline: Path
     jobs: tuple[str, ...] = ()
@@ -75,6 +83,7 @@ class RunRequest:
     reuse: tuple[JobResult, ...] = ()  # an earlier run's results: those jobs do not run again
     # an orchestrated run's downstream pipeline: what its upstream pipelines' jobs archived
     upstream_artifacts: tuple[UpstreamArtifacts, ...] = ()
+    part_of: PartOf | None = None  # None: a run of its own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

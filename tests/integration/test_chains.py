@@ -4,6 +4,13 @@ of a single pipeline the event does not trigger."""
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import queue
+import subprocess
+import threading
+import time
 from typing import Any
 
 from tests.integration.fixtures.workspace import Workspace
@@ -107,3 +114,88 @@ def test_jobs_bounds_the_whole_orchestrated_run(workspace: Workspace) -> None:
     assert result.code == 0, result
     assert len(result.jobs) == 6
     assert most_at_once(result.jobs) == 2
+
+
+# ---------------------------------------------------------------- approving in an orchestrated run
+
+RELEASE = """\
+on: push
+jobs:
+  build: {steps: ["echo built"]}
+  ship: {when: manual, needs: [build], steps: ["echo shipped"]}
+"""
+
+
+def on_a_terminal(
+    workspace: Workspace, *args: str
+) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    """`dockstep ARGS` with a pseudo-terminal as stdin (someone could answer), its output
+    lines arriving in a queue as they are printed."""
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in workspace.env.items() if k != "CI"}
+    process = subprocess.Popen(
+        workspace.command(*args),
+        cwd=workspace.path,
+        env=env,
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    os.close(secondary)
+    workspace.owners.pids.add(process.pid)
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        with process.stdout:
+            for line in process.stdout:
+                lines.put(line.rstrip("\n"))
+        os.close(primary)
+
+    threading.Thread(target=read, daemon=True).start()
+    return process, lines
+
+
+def wait_for(lines: queue.Queue[str], text: str, seen: list[str]) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"no line with {text!r} in:\n" + "\n".join(seen))
+
+
+def test_a_manual_job_of_an_orchestrated_run_is_approved_with_the_runs_own_id(
+    workspace: Workspace,
+) -> None:
+    """Interactive, on a pseudo-terminal: the run waits, and `dockstep approve RUN
+    pipeline/job` with the id printed at the start lets the manual job go."""
+    workspace.pipeline("on: push\njobs: {test: {steps: ['echo api']}}\n", "api")
+    workspace.pipeline(RELEASE, "release")
+    workspace.commit("a manual job")
+    args = ("run", "--all", "--event", "push", "--report", "report.json")
+    process, lines = on_a_terminal(workspace, *args)
+    seen: list[str] = []
+    try:
+        first = wait_for(lines, "dockstep run ", seen)
+        run_id = first.split("dockstep run ", 1)[1].split(":", 1)[0]
+        workspace.owners.run_ids.add(run_id)
+        asked = wait_for(lines, "waiting for approval", seen)
+        assert f"run `dockstep approve {run_id} release/ship`" in asked
+        approved = workspace.dockstep("approve", run_id, "release/ship")
+        assert approved.code == 0, approved
+        assert process.wait(timeout=60) == 0, "\n".join(seen)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    report = json.loads((workspace.path / "report.json").read_text())
+    jobs = {job["name"]: job for job in report["jobs"]}
+    assert jobs["release/ship"]["status"] == "passed"
+    assert jobs["api/test"]["status"] == "passed"
+    again = workspace.dockstep("approve", run_id, "release/ship")
+    assert again.code == 2  # the run has ended: nothing waits any more
