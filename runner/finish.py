@@ -37,7 +37,8 @@ def all_cancelled(chosen: Plan) -> list[JobResult]:
 
 
 def not_triggered(prepared: Prepared, console: Console) -> tuple[str, ...]:
-    """Say why the event does not start this pipeline; the reasons."""
+    """Say why the event does not start this pipeline, and write that where `--report`
+    asks (nothing ran: no run folder); the reasons."""
     resolved = prepared.resolved
     reasons = resolved.decision.reasons if resolved.decision else ()
     event = resolved.request.event
@@ -45,6 +46,15 @@ def not_triggered(prepared: Prepared, console: Console) -> tuple[str, ...]:
         f"{resolved.pipeline.name}: not run for this {event.name if event else 'push'} event: "
         f"{'; '.join(reasons)} (--force runs it anyway)"
     )
+    if resolved.request.report_file is not None:
+        document = report.not_triggered_json(
+            run_id=prepared.settings.run_id,
+            pipeline=resolved.pipeline.path,
+            event=event,
+            reasons=reasons,
+            mask=console.mask,
+        )
+        resolved.request.report_file.write_text(document + "\n")
     return reasons
 
 

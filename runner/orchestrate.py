@@ -5,7 +5,8 @@ an invalid file, an unknown upstream or a cycle between pipelines fails here, be
 Docker call, and so does the preparation (variables, secrets, `--approve`) of every
 pipeline that may run. Then the pipelines that start at once run in parallel, each as a
 `session.run` of its own; a waiting one starts when its upstreams have finished, with
-their pushed images in its variables, or is skipped with the reason (`plan.progress`).
+their pushed images in its variables and their jobs' archives in its request (mounted
+read-only in its steps jobs), or is skipped with the reason (`plan.progress`).
 Like the session, this takes the engine, console and cancel token from its caller and
 never touches signals, stdin or stdout: the CLI and the HTTP service both call it.
 """
@@ -13,16 +14,21 @@ never touches signals, stdin or stdout: the CLI and the HTTP service both call i
 from __future__ import annotations
 
 import concurrent.futures as cf
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import context, grouped_report, paths, session
+from runner import context, grouped_report, paths, running, session
 from runner.cancel import CancelToken
+from runner.delivery import approvals
 from runner.engine.api import ContainerEngine
 from runner.errors import DockstepError
+from runner.execute.budget import Budget
 from runner.model.events import PipelineStatus
+from runner.model.results import UpstreamArtifacts, upstream_artifacts
 from runner.output import Console
 from runner.pipelines import Composed, OrchestrationRequest, compose_request, provisional
 
@@ -84,13 +90,16 @@ def run(
     progress = Progress(composed.orchestration, selected=composed.selected)
     starts = progress.start()
     prepared = {start.name: runner.prepare(start) for start in starts}
-    for planned in composed.orchestration.pipelines:  # check the waiting ones before Docker too
-        if planned.name not in progress.running and planned.name not in progress.ended:
-            runner.prepare(Start(name=planned.name, event=provisional(composed, planned)))
+    waiting = {  # checked before Docker too
+        planned.name: runner.prepare(Start(name=planned.name, event=provisional(composed, planned)))
+        for planned in composed.orchestration.pipelines
+        if planned.name not in progress.running and planned.name not in progress.ended
+    }
     console.note(f"dockstep run {runner.run_id}: {_headline(composed, starts)}")
-    if not token.cancelled and starts:
-        engine.ping()
-    runs = runner.drive(progress, starts, prepared)
+    with _approvals(runner.run_id, {**prepared, **waiting}, paths.state_dir(environ)):
+        if not token.cancelled and starts:
+            engine.ping()
+        runs = runner.drive(progress, starts, prepared)
     result = OrchestrationResult(
         run_id=runner.run_id,
         pipelines=tuple(_pipeline_run(composed, ended, runs) for ended in progress.outcomes()),
@@ -119,18 +128,31 @@ class _Runner:
         self._environ, self._cwd = environ, cwd
         self._engine, self._console, self._token = engine, console, token
         self._futures: dict[cf.Future[session.RunResult], str] = {}
+        self._budget = Budget(composed.request.workers)  # --jobs: for the whole run
+        self.runs: dict[str, session.RunResult] = {}  # the pipelines that ran, as they end
 
     def prepare(self, start: Start) -> session.Prepared:
         """The pipeline's own run, `<run id>-<pipeline>`: its logs, network, approvals."""
-        request = self.composed.run_request(start.name, start.event)
+        handed = self._handed(start.name)
+        request = self.composed.run_request(start.name, start.event, handed, run_id=self.run_id)
         pipeline_run = f"{self.run_id}-{_slug(start.name)}"
         return session.prepare(request, self._environ, self._cwd, run_id=pipeline_run)
+
+    def _handed(self, name: str) -> tuple[UpstreamArtifacts, ...]:
+        """The archives of the upstream pipelines `name` waited for, from their results."""
+        waited = self.composed.orchestration.planned(name).waits_for
+        return tuple(
+            found
+            for upstream in waited
+            if upstream in self.runs
+            for found in upstream_artifacts(upstream, self.runs[upstream].jobs)
+        )
 
     def drive(
         self, progress: Progress, starts: list[Start], prepared: Mapping[str, session.Prepared]
     ) -> dict[str, session.RunResult]:
         """Run the started pipelines, and the ones they release, until none is left."""
-        runs: dict[str, session.RunResult] = {}
+        runs = self.runs
         workers = max(1, len(self.composed.pipelines))
         with cf.ThreadPoolExecutor(workers, thread_name_prefix="pipeline") as pool:
             for start in starts:
@@ -166,6 +188,7 @@ class _Runner:
             engine=self._engine,
             console=self._console.within(start.name),
             token=self._token,
+            budget=self._budget,
         )
         self._futures[future] = start.name
 
@@ -184,6 +207,26 @@ class _Runner:
             return
         runs[name] = result
         progress.finish(name, result.jobs, interrupted=result.interrupted)
+
+
+@contextmanager
+def _approvals(
+    run_id: str, sessions: Mapping[str, session.Prepared], state: Path
+) -> Iterator[None]:
+    """While the run goes on, `dockstep approve RUN pipeline/job` finds each pipeline's
+    session, even one still waiting for its upstreams (its gated jobs are recorded now)."""
+    folder = paths.approvals_dir(state, run_id)
+    approvals.record_pipelines(folder, {n: p.settings.run_id for n, p in sessions.items()})
+    for prepared in sessions.values():
+        runnable = (planned.name for planned in prepared.resolved.plan.runnable())
+        approvals.record_gated(
+            prepared.approvals, running.gated_jobs(prepared.resolved.pipeline, runnable)
+        )
+    try:
+        yield
+    finally:  # a pipeline that never started leaves its folder: nothing waits any more
+        for each in (folder, *(p.approvals for p in sessions.values())):
+            shutil.rmtree(each, ignore_errors=True)
 
 
 def _pipeline_run(

@@ -17,6 +17,7 @@ from runner.errors import PipelineInvalid, Problem, UsageError
 from runner.format.load import load_pipeline
 from runner.model.events import Event, EventKind, EventSource, PipelineStatus, Upstream
 from runner.model.pipeline import Package, Pairs, Pipeline
+from runner.model.results import UpstreamArtifacts
 from runner.names import suggest
 from runner.plan.compose import Orchestration, Planned, compose, release
 
@@ -32,7 +33,7 @@ class OrchestrationRequest:
     approve: tuple[str, ...] = ()  # pipeline/job: approved up front
     report_file: Path | None = None  # the whole run's report, grouped by pipeline
     variables: Pairs = ()  # --var, for every pipeline
-    workers: int = 4  # jobs at once, per pipeline
+    workers: int = 4  # jobs at once, across every pipeline of the run
     keep_going: bool = False
     allow_unpinned: bool = False
     ca_bundle: str | None = None
@@ -52,8 +53,17 @@ class Composed:
     def pipeline(self, name: str) -> Pipeline:
         return next(p for p in self.pipelines if p.name == name)
 
-    def run_request(self, name: str, event: Event) -> session.RunRequest:
-        """What `name`'s own session runs; compose already matched its triggers (force)."""
+    def run_request(
+        self,
+        name: str,
+        event: Event,
+        handed: tuple[UpstreamArtifacts, ...] = (),
+        *,
+        run_id: str | None = None,
+    ) -> session.RunRequest:
+        """What `name`'s own session runs; compose already matched its triggers (force).
+        `handed`: the archives of the upstream pipelines it waited for; `run_id`: the
+        orchestrated run's, under which its jobs are approved."""
         request = self.request
         return session.RunRequest(
             pipeline=dict(self.files)[name],
@@ -69,6 +79,8 @@ class Composed:
             approve=_of(name, request.approve),
             interactive=request.interactive,
             summary=False,
+            upstream_artifacts=handed,
+            part_of=session.PartOf(run_id=run_id, pipeline=name) if run_id else None,
         )
 
 

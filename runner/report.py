@@ -14,6 +14,7 @@ from runner.model.events import Event
 from runner.model.results import Artifacts, JobResult, Packaged, StepResult, pipeline_passed
 
 REPORT_VERSION = 1
+NOT_TRIGGERED = "not-triggered"  # the status of a run whose event does not match its `on:`
 
 
 def exit_code(
@@ -175,6 +176,28 @@ def to_json(
         "exit_code": exit_code(results, interrupted=interrupted, engine_lost=engine_lost),
         "event": event_json(event),
         "jobs": [job_json(r) for r in results],
+    }
+    return json.dumps(masked(document, mask), indent=2)
+
+
+def not_triggered_json(
+    *,
+    run_id: str,
+    pipeline: str,
+    event: Event | None,
+    reasons: Sequence[str],
+    mask: Callable[[str], str],
+) -> str:
+    """A run the event did not trigger: no job ran, the exit code is 0, and why."""
+    document = {
+        "version": REPORT_VERSION,
+        "run_id": run_id,
+        "pipeline": pipeline,
+        "status": NOT_TRIGGERED,
+        "exit_code": EXIT_OK,
+        "event": event_json(event),
+        "jobs": [],
+        "reasons": list(reasons),
     }
     return json.dumps(masked(document, mask), indent=2)
 

@@ -22,6 +22,7 @@ from runner.engine.api import ContainerEngine
 from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
+from runner.execute.budget import Budget
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
 from runner.execute.job import JobRunner
@@ -93,11 +94,13 @@ def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> 
     layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
     runnable = (p.name for p in resolved.plan.runnable())
     record_gated(prepared.approvals, gated_jobs(resolved.pipeline, runnable))
+    part = resolved.request.part_of  # approved under the orchestrated run's id
     gate = Gate(
         prepared.approvals,
-        settings.run_id,
+        part.run_id if part else settings.run_id,
         interactive=resolved.request.interactive,
         approved=resolved.request.approve,
+        pipeline=part.pipeline if part else None,
     )
     deployer = SwarmDeployer(swarm, settings.run_id) if swarm is not None else None
     kinds: Kinds = {
@@ -129,7 +132,10 @@ def execute(
     *,
     lost: list[EngineLost],
     swarm: Swarm | None,
+    budget: Budget | None = None,
 ) -> tuple[list[JobResult], bool]:
+    """Schedule the plan; `budget`: the slots shared with the other pipelines of an
+    orchestrated run (None: `--jobs` for this run alone)."""
     resolved = prepared.resolved
     runner = JobRunner(
         engine,
@@ -143,7 +149,11 @@ def execute(
     request = resolved.request
     executor = _Reusing(runner, {r.name: r for r in request.reuse}) if request.reuse else runner
     scheduler = Scheduler(
-        executor, workers=request.workers, keep_going=request.keep_going, clock=time.time
+        executor,
+        workers=request.workers,
+        keep_going=request.keep_going,
+        clock=time.time,
+        budget=budget,
     )
     results = scheduler.run(resolved.plan, token)
     console.done()  # a job thread still stuck on the engine is no longer running

@@ -27,6 +27,7 @@ from runner.engine.api import ContainerEngine
 from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, UsageError
 from runner.execute import environment
+from runner.execute.budget import Budget
 from runner.execute.builds import proxy_variables
 from runner.execute.containers import host_user
 from runner.execute.images import ImageResolver, ResolvedImage
@@ -41,11 +42,19 @@ from runner.model.pipeline import (
     Steps,
     pairs,
 )
-from runner.model.results import JobResult
+from runner.model.results import JobResult, UpstreamArtifacts
 from runner.output import Console
 from runner.plan.plan import Plan, Selection, plan
 from runner.plan.triggers import Decision, match
 from runner.secrets import Masker, read_secrets, unmasked_warnings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartOf:
+    """A session that runs one pipeline of an orchestrated run."""
+
+    run_id: str  # the orchestrated run's id: what `dockstep approve RUN pipeline/job` takes
+    pipeline: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +81,9 @@ class RunRequest:
     run_id: str | None = None  # None: made from the time
     log_dir: Path | None = None  # None: the workspace's .dockstep/runs/<run id>
     reuse: tuple[JobResult, ...] = ()  # an earlier run's results: those jobs do not run again
+    # an orchestrated run's downstream pipeline: what its upstream pipelines' jobs archived
+    upstream_artifacts: tuple[UpstreamArtifacts, ...] = ()
+    part_of: PartOf | None = None  # None: a run of its own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,6 +208,7 @@ def prepare(
         user=host_user(os.getuid(), os.getgid()),
         ca_bundle=context.ca_bundle(request.ca_bundle, environ),
         proxy=proxy_variables(environ),
+        upstream_artifacts=request.upstream_artifacts,
     )
     _check_before_docker(resolved, settings)
     state = paths.state_dir(environ)
@@ -218,11 +231,13 @@ def run(
     console: Console,
     token: CancelToken,
     swarm: Swarm | None = None,
+    budget: Budget | None = None,
 ) -> RunResult:
     """Run the prepared pipeline; everything it created is gone when this returns.
 
     `swarm`: the manager that runs the steps jobs of a swarm run (`defaults.backend` or
-    `--backend swarm`); a local run needs none.
+    `--backend swarm`); a local run needs none. `budget`: the job slots an orchestrated
+    run shares between its pipelines (None: `workers` for this run alone).
     """
     resolved, settings = prepared.resolved, prepared.settings
     console = console.masked(prepared.mask)
@@ -243,7 +258,7 @@ def run(
         running.run_network(engine, prepared, console, create=containers, lost=lost),
     ):
         results, interrupted = running.execute(
-            engine, prepared, console, token, lost=lost, swarm=door
+            engine, prepared, console, token, lost=lost, swarm=door, budget=budget
         )
     return _finish(prepared, console, results, interrupted=interrupted, lost=next(iter(lost), None))
 

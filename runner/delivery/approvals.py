@@ -5,6 +5,11 @@ nobody can answer (no terminal, or CI), and a manual job is skipped by the plan 
 An approval is a file in the user's dockstep directory (never in the workspace, which a
 job could write), so any shell of that user on the machine can give it while the run
 waits; `dockstep run --approve JOB` gives it up front for scripted runs.
+
+In an orchestrated run each pipeline's session has a run (and approvals folder) of its
+own, `<run>-<pipeline>`; the orchestrated run's folder holds only `pipelines.json`, which
+maps each pipeline to it, so `dockstep approve RUN pipeline/job` takes the run id printed
+at the start.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ def approval_file(run_dir: Path, job: str) -> Path:
 
 
 GATED = "gated.json"  # the run's deploy jobs that wait for approval, written at its start
+PIPELINES = "pipelines.json"  # an orchestrated run: pipeline name -> its session's run id
 
 
 def record_gated(run_dir: Path, jobs: list[str]) -> None:
@@ -40,8 +46,31 @@ def record_gated(run_dir: Path, jobs: list[str]) -> None:
     (run_dir / GATED).write_text(json.dumps(sorted(jobs)) + "\n")
 
 
+def record_pipelines(run_dir: Path, runs: dict[str, str]) -> None:
+    """An orchestrated run's map from its pipelines to their sessions' run ids."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / PIPELINES).write_text(json.dumps(runs, indent=2, sort_keys=True) + "\n")
+
+
+def within(runs: Path, run_id: str, job: str) -> tuple[str, str]:
+    """The session run and job that `approve RUN JOB` means: for an orchestrated run, JOB
+    is `pipeline/job` and the run is that pipeline's own; otherwise both as given."""
+    try:
+        pipelines = json.loads((runs / run_id / PIPELINES).read_text())
+    except (OSError, ValueError):
+        return run_id, job
+    name, sep, bare = job.partition("/")
+    if not sep or not bare:
+        raise UsageError(f"run {run_id} runs several pipelines: name the job as pipeline/job")
+    if name not in pipelines:
+        known = ", ".join(sorted(pipelines)) or "none"
+        raise UsageError(f"run {run_id} has no pipeline {name!r} (pipelines: {known})")
+    return str(pipelines[name]), bare
+
+
 def approve(runs: Path, run_id: str, job: str) -> Path:
     """Record an approval for a deploy of `job` in run `run_id` that waits (or will)."""
+    run_id, job = within(runs, run_id, job)
     run_dir = runs / run_id
     if not run_dir.is_dir():
         known = sorted(p.name for p in runs.iterdir())[-3:] if runs.is_dir() else []
@@ -78,9 +107,13 @@ class Gate:
         interactive: bool,
         approved: tuple[str, ...] = (),
         cancelled: threading.Event | None = None,
+        pipeline: str | None = None,
     ) -> None:
+        """`run_id`: what `dockstep approve` takes; `pipeline`: in an orchestrated run,
+        this session's pipeline (approved as `pipeline/job` under the run's own id)."""
         self._run_dir = run_dir
         self._run_id = run_id
+        self._prefix = f"{pipeline}/" if pipeline else ""
         self._interactive = interactive
         self._approved = set(approved)
         self._cancelled = cancelled or threading.Event()
@@ -116,14 +149,15 @@ class Gate:
         timeout: float | None,
         stopped: threading.Event | None,
     ) -> None:
-        command = f"dockstep approve {self._run_id} {job}"
+        named = f"{self._prefix}{job}"
+        command = f"dockstep approve {self._run_id} {named}"
         if job in self._approved or approval_file(self._run_dir, job).exists():
             say(f"{what.action} approved")
             return
         if not self._interactive:
             raise ApprovalMissing(
                 f"job {job!r}: {what.needs} needs approval and this run cannot "
-                f"wait for one (no terminal, or CI); pass --approve {job}, or run it "
+                f"wait for one (no terminal, or CI); pass --approve {named}, or run it "
                 f"interactively and approve with `{command}`"
             )
         say(f"waiting for approval to {what.action}: run `{command}`")

@@ -3,7 +3,9 @@
 After a job passes, its `artifacts:` paths are copied from the workspace into the run
 directory with a sha256 per file. A job that needs it gets that copy mounted read-only at
 /artifacts/<job>, after every checksum was verified, so it sees exactly what the producer
-made, whatever happened to the workspace in between.
+made, whatever happened to the workspace in between. In an orchestrated run, every steps
+job of a downstream pipeline also gets its upstream pipelines' archives, verified the same
+way against the upstream jobs' results, at /artifacts/<pipeline>/<job>.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from runner.errors import DockstepError
-from runner.model.results import Artifacts
+from runner.model.results import Artifacts, JobResult, UpstreamArtifacts
 
 MANIFEST = "manifest.json"
 MOUNT_ROOT = "/artifacts"
@@ -83,3 +86,19 @@ def verified(job: str, recorded: Artifacts) -> Path:
 
 def mount_point(job: str) -> str:
     return f"{MOUNT_ROOT}/{job}"
+
+
+def handed(
+    inputs: Mapping[str, JobResult], upstream: tuple[UpstreamArtifacts, ...]
+) -> list[tuple[str, Artifacts]]:
+    """What a job gets, by producer: the archives of the jobs it waits for (`job`), then
+    those of the upstream pipelines (`pipeline/job`). Nothing is verified yet."""
+    found = [(name, r.artifacts) for name, r in sorted(inputs.items()) if r.artifacts]
+    pipelines = {each.pipeline for each in upstream}
+    for name, _ in found:
+        if name in pipelines:  # /artifacts/<job> would hide /artifacts/<pipeline>/…
+            raise ArtifactError(
+                f"artifacts of job {name!r} and of the upstream pipeline {name!r} would both "
+                f"be at {mount_point(name)}; rename the job"
+            )
+    return found + [(each.producer, each.artifacts) for each in upstream]

@@ -1,7 +1,9 @@
 """Runs a plan with N workers: jobs start as soon as what they wait for has passed.
 
-Fail fast: a failed job skips its dependents and, unless keep_going, cancels what has not
-started and stops what is running in later stages (its own stage is left to finish).
+A job also needs a slot of the budget, which the sessions of an orchestrated run share, so
+that `--jobs` bounds the whole run. Fail fast: a failed job skips its dependents and, unless
+keep_going, cancels what has not started and stops what is running in later stages (its own
+stage is left to finish).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from runner.cancel import CancelToken
+from runner.execute.budget import Budget
 from runner.model.pipeline import Job
 from runner.model.results import JobResult, Status
 from runner.plan.plan import Plan, PlannedJob
@@ -38,9 +41,12 @@ class Scheduler:
         workers: int,
         keep_going: bool = False,
         clock: Callable[[], float],
+        budget: Budget | None = None,
     ) -> None:
+        """`budget`: shared with other schedulers (None: this run's own, `workers` slots)."""
         self._executor = executor
         self._workers = max(1, workers)
+        self._budget = budget or Budget(self._workers)
         self._keep_going = keep_going
         self._clock = clock
         self.interrupted = False
@@ -74,8 +80,13 @@ class Scheduler:
         while (run.pending or run.running) and not token.cancelled:
             run.skip_blocked()
             for planned in run.ready()[: self._workers - len(run.running)]:
+                if not self._budget.take():
+                    break
                 inputs = {name: run.results[name] for name in planned.waits_for}
-                run.start(planned, pool.submit(self._executor.run, planned.job, inputs))
+                future = pool.submit(self._executor.run, planned.job, inputs)
+                # given back once the job has ended, or was never started (a shutdown)
+                future.add_done_callback(lambda _: self._budget.give_back())
+                run.start(planned, future)
             done, _ = cf.wait(run.running, timeout=POLL, return_when=cf.FIRST_COMPLETED)
             for result in run.collect(done):
                 if result.status in (Status.FAILED, Status.TIMEOUT) and not self._keep_going:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.model.pipeline import Pairs
+from runner.model.results import UpstreamArtifacts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,3 +23,5 @@ class RunSettings:
     ca_bundle: Path | None = None
     image_env: Pairs = ()  # a job's copy only: its image's own env, what `${}` sees lowest
     proxy: Pairs = ()  # the host's HTTP_PROXY, https_proxy, NO_PROXY… for image builds
+    # an orchestrated run: the archives of the upstream pipelines, for every steps job
+    upstream_artifacts: tuple[UpstreamArtifacts, ...] = ()

@@ -48,7 +48,7 @@ class StepsJob:
         if action.cache.volumes:
             log.phase(Phase(stage=Stage.VOLUMES))
         volumes = self._installer.volumes(job, action, resolved, log.line)
-        handed = _handed_over(context)  # not for the install: not in its key
+        handed = _handed_over(context, settings)  # not for the install: not in its key
         try:
             cached = (
                 self._installer.install(
@@ -104,14 +104,13 @@ def _announce(action: Steps, context: JobContext) -> None:
         context.log.line("note: this job has the host's Docker socket (docker_socket: true)")
 
 
-def _handed_over(context: JobContext) -> tuple[Mount, ...]:
-    """The artifacts of the jobs this one waits for, checked against the digests their
-    results hold (never the manifest beside them, which a job could rewrite), read-only."""
+def _handed_over(context: JobContext, settings: RunSettings) -> tuple[Mount, ...]:
+    """The artifacts of the jobs this one waits for and of the upstream pipelines, checked
+    against the digests their results hold (never the manifest beside them, which a job
+    could rewrite), read-only."""
     mounts = []
-    for producer, result in sorted(context.inputs.items()):
-        if result.artifacts is None:
-            continue
-        source = artifacts.verified(producer, result.artifacts)
+    for producer, recorded in artifacts.handed(context.inputs, settings.upstream_artifacts):
+        source = artifacts.verified(producer, recorded)
         target = artifacts.mount_point(producer)
         mounts.append(Mount(source=str(source), target=target, read_only=True))
         context.log.line(f"artifacts of {producer} (checksums verified) at {target}")

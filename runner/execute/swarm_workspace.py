@@ -27,7 +27,7 @@ from runner.errors import EngineError, UsageError
 from runner.execute import artifacts
 from runner.execute.settings import RunSettings
 from runner.model.pipeline import Steps
-from runner.model.results import JobResult
+from runner.model.results import Artifacts, JobResult
 from runner.output import JobLog
 from runner.paths import WORKSPACE_STATE
 
@@ -77,8 +77,9 @@ class WorkspaceImages:
         """`REPO@sha256:…` of the workspace image for a job on `base` with these inputs."""
         with self._git:
             tree_id = tree(self._settings.workspace)
-        handed = _handed(inputs, log)
-        tag = f"{self._repository}:{self._hash(action, base, tree_id, inputs)}"
+        given = artifacts.handed(inputs, self._settings.upstream_artifacts)
+        handed = _handed(given, log)
+        tag = f"{self._repository}:{self._hash(action, base, tree_id, given)}"
         with self._guard:
             lock = self._locks.setdefault(tag, threading.Lock())
         with lock:
@@ -90,11 +91,12 @@ class WorkspaceImages:
                 log.line(f"workspace image (tree {tree_id[:12]}) pushed as {digest[:19]}")
         return f"{self._repository}@{digest}"
 
-    def _hash(self, action: Steps, base: str, tree_id: str, inputs: Mapping[str, JobResult]) -> str:
+    def _hash(
+        self, action: Steps, base: str, tree_id: str, given: list[tuple[str, Artifacts]]
+    ) -> str:
         parts = [FORMAT, base, tree_id, action.workdir, self._settings.user or ""]
-        for producer, result in sorted(inputs.items()):
-            if result.artifacts is not None:
-                parts += [producer, *(f"{n}={d}" for n, d in result.artifacts.files)]
+        for producer, recorded in given:
+            parts += [producer, *(f"{n}={d}" for n, d in recorded.files)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
 
     def _build_and_push(
@@ -133,13 +135,12 @@ def _export(workspace: Path, tree_id: str, target: Path) -> None:
             tar.extractall(target, filter="data")
 
 
-def _handed(inputs: Mapping[str, JobResult], log: JobLog) -> dict[str, Path]:
-    """The artifacts of the jobs this one waits for, checked against their recorded digests."""
+def _handed(given: list[tuple[str, Artifacts]], log: JobLog) -> dict[str, Path]:
+    """The artifacts of the jobs this one waits for (and of the upstream pipelines),
+    checked against their recorded digests."""
     handed = {}
-    for producer, result in sorted(inputs.items()):
-        if result.artifacts is None:
-            continue
-        handed[producer] = artifacts.verified(producer, result.artifacts)
+    for producer, recorded in given:
+        handed[producer] = artifacts.verified(producer, recorded)
         log.line(
             f"artifacts of {producer} (checksums verified) at {artifacts.mount_point(producer)}"
         )

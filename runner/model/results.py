@@ -100,6 +100,20 @@ class Artifacts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UpstreamArtifacts:
+    """A job of an upstream pipeline and its archived files, as its downstream pipeline
+    gets them in an orchestrated run (mounted at /artifacts/<pipeline>/<job>)."""
+
+    pipeline: str
+    job: str
+    artifacts: Artifacts  # the upstream job's own record: the digests to verify against
+
+    @property
+    def producer(self) -> str:
+        return f"{self.pipeline}/{self.job}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Measurements:
     """A verify job's baseline: latency percentiles and errors over N requests."""
 
@@ -137,6 +151,17 @@ class JobResult:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+def upstream_artifacts(
+    pipeline: str, results: tuple[JobResult, ...] | list[JobResult]
+) -> tuple[UpstreamArtifacts, ...]:
+    """What a finished pipeline hands its downstream pipelines: its jobs' archives."""
+    return tuple(
+        UpstreamArtifacts(pipeline=pipeline, job=result.name, artifacts=result.artifacts)
+        for result in results
+        if result.artifacts is not None
+    )
 
 
 def pipeline_passed(results: tuple[JobResult, ...] | list[JobResult]) -> bool:
