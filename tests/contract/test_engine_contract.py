@@ -215,14 +215,17 @@ def test_each_role_is_played_by_both_engines() -> None:
 def test_a_step_silent_for_longer_than_the_request_timeout_still_finishes(
     tiny_image: str, label: str
 ) -> None:
-    engine = DockerEngine(timeout=1)
-    container = engine.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    # the container is made with the usual timeout: on a loaded machine a create can take
+    # longer than the short one, which is about a silent step's output stream only
+    setup = DockerEngine()
+    container = setup.create(spec(tiny_image, label, ("sh", "-c", "sleep 30")))
+    setup.start(container)
+    engine = DockerEngine(timeout=3)
     try:
-        engine.start(container)
         chunks: list[bytes] = []
         code = engine.exec(
             container,
-            ("sh", "-c", "sleep 2; echo done"),
+            ("sh", "-c", "sleep 5; echo done"),
             env=(),
             workdir="/",
             user=None,
@@ -230,7 +233,8 @@ def test_a_step_silent_for_longer_than_the_request_timeout_still_finishes(
         )
         assert (code, b"".join(chunks)) == (0, b"done\n")
     finally:
-        engine.remove(container)
+        setup.remove(container)
+        setup.close()
         engine.close()
 
 
