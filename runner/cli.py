@@ -11,16 +11,15 @@ from __future__ import annotations
 from runner import stopsignals  # isort: split
 
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from runner.errors import EXIT_INTERRUPTED, DockstepError
+from runner import cli_service
+from runner.cli_common import exit_with, registry_option
 from runner.model.pipeline import pairs
 from runner.names import VARIABLE_NAME
 
@@ -35,23 +34,6 @@ PIPELINE = click.argument(
 ALLOW_UNPINNED = click.option(
     "--allow-unpinned", is_flag=True, help="Run floating image tags anyway (with a warning)."
 )
-
-
-def _exit_with(action: Callable[[], int]) -> None:
-    try:
-        code = action()
-    except DockstepError as error:
-        click.echo(error.render(), err=True)
-        code = error.exit_code
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        code = EXIT_INTERRUPTED
-    if code == EXIT_INTERRUPTED:
-        # Cleanup is done; a job thread still blocked on the engine must not hold the exit.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
 
 
 def _variables(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -81,7 +63,7 @@ def validate(pipeline: Path, allow_unpinned: bool) -> None:
     """Check a pipeline file; every problem is reported with file:line:column."""
     from runner.commands.inspect import validate as command
 
-    _exit_with(lambda: command(pipeline, Path.cwd(), allow_unpinned=allow_unpinned))
+    exit_with(lambda: command(pipeline, Path.cwd(), allow_unpinned=allow_unpinned))
 
 
 VARIABLES = click.option(
@@ -205,8 +187,8 @@ def plan(
         interactive=_interactive(),
     )
     if everything:
-        _exit_with(lambda: show_plans(request, spec, Path.cwd()))
-    _exit_with(lambda: show_plan(_evented(request, spec), Path.cwd()))
+        exit_with(lambda: show_plans(request, spec, Path.cwd()))
+    exit_with(lambda: show_plan(_evented(request, spec), Path.cwd()))
 
 
 @main.command()
@@ -223,7 +205,7 @@ def graph(
 
     spec = _event_request(given)
     request = _request(pipeline, variables=variables, allow_unpinned=allow_unpinned)
-    _exit_with(lambda: show_graph(_evented(request, spec), Path.cwd(), fmt=fmt))
+    exit_with(lambda: show_graph(_evented(request, spec), Path.cwd(), fmt=fmt))
 
 
 @main.command()
@@ -342,25 +324,12 @@ def run(
         approve=approve,
         interactive=_interactive(),
         backend=Backend(backend) if backend else None,
-        registry=_registry(registry),
+        registry=registry_option(registry),
     )
     mode, environ, cwd = ProgressMode(progress), dict(os.environ), Path.cwd()
     if everything:
-        _exit_with(lambda: run_all(request, spec, environ, cwd, token, progress=mode))
-    _exit_with(lambda: command(_evented(request, spec), environ, cwd, token, progress=mode))
-
-
-def _registry(value: str | None) -> str | None:
-    """HOST:PORT/PATH (or HOST/PATH with a dotted host): where tasks pull layers from."""
-    if value is None:
-        return None
-    host, _, path = value.strip("/").partition("/")
-    if not path or not (":" in host or "." in host or host == "localhost") or "@" in value:
-        raise click.BadParameter(
-            f"expected HOST:PORT/PATH like 127.0.0.1:5000/dockstep, got {value!r}",
-            param_hint="--registry",
-        )
-    return value.strip("/")
+        exit_with(lambda: run_all(request, spec, environ, cwd, token, progress=mode))
+    exit_with(lambda: command(_evented(request, spec), environ, cwd, token, progress=mode))
 
 
 def _age(value: str | None) -> float | None:
@@ -387,7 +356,7 @@ def cache_ls() -> None:
     """List cache layers and volumes: key, job, size, age, last used."""
     from runner.commands.cache import list_cache
 
-    _exit_with(lambda: list_cache(dict(os.environ)))
+    exit_with(lambda: list_cache(dict(os.environ)))
 
 
 @cache.command("prune")
@@ -415,7 +384,7 @@ def cache_prune(older_than: str | None, keep: int | None, everything: bool, dry_
             "must be longer than 0; use --all to remove everything", param_hint="--older-than"
         )
     keep = None if everything else keep
-    _exit_with(lambda: prune(dict(os.environ), older_than=age, keep=keep, dry_run=dry_run))
+    exit_with(lambda: prune(dict(os.environ), older_than=age, keep=keep, dry_run=dry_run))
 
 
 @cache.command("key")
@@ -429,131 +398,7 @@ def cache_key(job: str, pipeline: Path, variables: tuple[str, ...], **given: Any
 
     spec = _event_request(given)
     request = _request(pipeline, jobs=(job,), variables=variables)
-    _exit_with(lambda: show_key(_evented(request, spec), job, dict(os.environ), Path.cwd()))
-
-
-@main.command()
-@click.argument("run_id")
-@click.argument("job")
-def approve(run_id: str, job: str) -> None:
-    """Approve a job of a run that waits for it: a `when: manual` job, or a deploy to an
-    environment with `approval: required`."""
-    from runner.commands.approve import approve as command
-
-    _exit_with(lambda: command(run_id, job, dict(os.environ)))
-
-
-def _stop_on_sigterm() -> None:
-    """SIGTERM (systemd's stop) ends `serve` as Ctrl-C does: its runs are cancelled and
-    recorded, and the state folder is let go."""
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-@main.command()
-@click.option(
-    "--repo",
-    default=None,
-    metavar="URL-OR-PATH",
-    help="The repository to fetch commits from [default: the one here].",
-)
-@click.option("--listen", default="127.0.0.1:8470", show_default=True, metavar="HOST:PORT")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="How many runs may go at once; the others wait in the queue.",
-)
-@click.option(
-    "--webhook-secret-file",
-    "secret_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The webhooks' secret [default: $DOCKSTEP_WEBHOOK_SECRET].",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["local", "swarm"]),
-    default=None,
-    help="Where every run's steps jobs go [default: each pipeline's defaults.backend].",
-)
-@click.option(
-    "--registry",
-    default=None,
-    metavar="HOST:PORT/PATH",
-    help="Registry the swarm's nodes pull workspace and cache layers from (swarm backend).",
-)
-def serve(
-    *,
-    repo: str | None,
-    listen: str,
-    concurrency: int,
-    secret_file: Path | None,
-    backend: str | None,
-    registry: str | None,
-) -> None:
-    """Run the pipelines on webhooks and schedules: a queue, a history and a dashboard."""
-    _stop_on_sigterm()
-    from runner.commands.serve import ServeOptions
-    from runner.commands.serve import serve as command
-    from runner.model.pipeline import Backend
-
-    options = ServeOptions(
-        repo=repo,
-        listen=listen,
-        concurrency=concurrency,
-        secret_file=secret_file,
-        backend=Backend(backend) if backend else None,
-        registry=_registry(registry),
-    )
-    _exit_with(lambda: command(options, dict(os.environ), Path.cwd()))
-
-
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-def runs(as_json: bool, limit: int) -> None:
-    """List recorded runs, newest first: the service's and `dockstep run`'s."""
-    from runner.commands.runs import runs as command
-
-    _exit_with(lambda: command(dict(os.environ), as_json=as_json, limit=limit))
-
-
-@main.command()
-@click.argument("run_id", type=int, metavar="RUN")
-@click.argument("job", required=False)
-@click.option("--pipeline", default="", help="The job's pipeline, when two have that job.")
-@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing while it runs.")
-def logs(run_id: int, job: str | None, pipeline: str, follow_: bool) -> None:
-    """Print a recorded run's job log (every job's without JOB)."""
-    from runner.commands.logs import logs as command
-
-    _exit_with(lambda: command(dict(os.environ), run_id, job, pipeline=pipeline, follow_=follow_))
-
-
-@main.command()
-@click.argument("run_id", type=int, metavar="RUN")
-@click.option("--failed", is_flag=True, help="Only the failed jobs and what depends on them.")
-def rerun(run_id: int, failed: bool) -> None:
-    """Run a recorded run again (the service's runs by the service)."""
-    token = stopsignals.TOKEN  # as for `run`: the first signal cancels, a second forces
-    from runner.commands.rerun import rerun as command
-
-    environ = dict(os.environ)
-    _exit_with(lambda: command(environ, run_id, failed=failed, cwd=Path.cwd(), token=token))
-
-
-@main.command()
-@click.argument("run_id", type=int, metavar="RUN")
-def cancel(run_id: int) -> None:
-    """Cancel a queued or running run of the service."""
-    from runner.commands.cancel import cancel as command
-
-    _exit_with(lambda: command(dict(os.environ), run_id))
+    exit_with(lambda: show_key(_evented(request, spec), job, dict(os.environ), Path.cwd()))
 
 
 @main.command()
@@ -563,7 +408,11 @@ def clean(dry_run: bool) -> None:
     runs whose process is gone."""
     from runner.commands.clean import clean as command
 
-    _exit_with(lambda: command(dry_run=dry_run))
+    exit_with(lambda: command(dry_run=dry_run))
+
+
+for service_command in cli_service.COMMANDS:
+    main.add_command(service_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -53,6 +53,10 @@ def names(use: Use, *roots: str) -> bool:
     return within(use.name, *roots)
 
 
+def _cli(module: str) -> bool:
+    return module == "runner.cli" or module.startswith("runner.cli_")
+
+
 @dataclass(frozen=True)
 class Rule:
     text: str
@@ -85,10 +89,11 @@ RULES = [
         ),
     ),
     Rule(
-        "only cli.py touches signal (with stopsignals.py, its first import), sys.exit, stdin",
+        "only the CLI (cli.py and its cli_*.py parts, with stopsignals.py, its first import) "
+        "touches signal, sys.exit or sys.stdin",
         lambda u: (
-            (u.module != "runner.cli" and u.name in ("sys.exit", "sys.stdin", "os._exit"))
-            or (u.module not in ("runner.cli", "runner.stopsignals") and names(u, "signal"))
+            (not _cli(u.module) and u.name in ("sys.exit", "sys.stdin", "os._exit"))
+            or (not _cli(u.module) and u.module != "runner.stopsignals" and names(u, "signal"))
         ),
     ),
     Rule(
