@@ -53,6 +53,7 @@ def _error(status: int, text: str) -> Response:
 
 def build(service: Service, token: str) -> Starlette:
     """The app over a started service; `token` guards the mutating calls."""
+    api = _Api(service)
 
     def guarded(endpoint: Endpoint) -> Endpoint:
         def checked(request: Request) -> Response:
@@ -62,28 +63,50 @@ def build(service: Service, token: str) -> Starlette:
 
         return checked
 
-    async def hook(request: Request) -> Response:
+    routes = [
+        Route("/", _static),
+        Route("/static/{name}", _static),
+        Route("/hooks/github", api.hook, methods=["POST"]),
+        Route("/hooks/gitlab", api.hook, methods=["POST"]),
+        Route("/api/runs", api.runs),
+        Route("/api/runs/{id:int}", api.run),
+        Route("/api/runs/{id:int}/jobs/{job}/log", api.job_log),
+        Route("/api/runs/{id:int}/jobs/{job}/log/stream", api.job_stream),
+        Route("/api/runs/{id:int}/cancel", guarded(api.cancel), methods=["POST"]),
+        Route("/api/runs/{id:int}/rerun", guarded(api.rerun), methods=["POST"]),
+        Route("/api/runs/{id:int}/jobs/{job}/approve", guarded(api.approve), methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+class _Api:
+    """The endpoints, each a thin call into the service and a JSON (or text) answer."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    async def hook(self, request: Request) -> Response:
         kind = request.url.path.rsplit("/", 1)[1]
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY:  # refused unread
             return _error(413, f"the body is larger than {MAX_BODY} bytes")
         body = await request.body()
         headers = dict(request.headers)
-        return _reply(await run_in_threadpool(service.receive, kind, headers, body))
+        return _reply(await run_in_threadpool(self._service.receive, kind, headers, body))
 
-    def runs(request: Request) -> Response:
+    def runs(self, request: Request) -> Response:
         limit = int(request.query_params.get("limit", "50"))
-        return JSONResponse([views.summary(r) for r in service.history.list_runs(limit)])
+        return JSONResponse([views.summary(r) for r in self._service.history.list_runs(limit)])
 
-    def run(request: Request) -> Response:
-        found = service.history.get_run(request.path_params["id"])
+    def run(self, request: Request) -> Response:
+        found = self._service.history.get_run(request.path_params["id"])
         if found is None:
             return _error(404, "no such run")
-        awaiting = lambda sid: session.awaiting_approval(service.environ, sid)  # noqa: E731
-        return JSONResponse(views.detail(found, awaiting))
+        environ = self._service.environ
+        return JSONResponse(views.detail(found, lambda s: session.awaiting_approval(environ, s)))
 
-    def job_log(request: Request) -> Response:
-        found = service.history.get_run(request.path_params["id"])
+    def job_log(self, request: Request) -> Response:
+        found = self._service.history.get_run(request.path_params["id"])
         job = found and views.find_job(
             found, request.path_params["job"], request.query_params.get("pipeline", "")
         )
@@ -92,48 +115,35 @@ def build(service: Service, token: str) -> Starlette:
         path = Path(job.log_path)
         return PlainTextResponse(path.read_text(errors="replace") if path.exists() else "")
 
-    async def job_stream(request: Request) -> Response:
+    async def job_stream(self, request: Request) -> Response:
         run_id, name = request.path_params["id"], request.path_params["job"]
         pipeline = request.query_params.get("pipeline", "")
-        found = await run_in_threadpool(service.history.get_run, run_id)
+        found = await run_in_threadpool(self._service.history.get_run, run_id)
         job = found and views.find_job(found, name, pipeline)
         if not job or not job.log_path:
             return _error(404, "no such job")
-        events = _stream(service, LogTail(Path(job.log_path)), run_id, name, pipeline)
+        events = _stream(self._service, LogTail(Path(job.log_path)), run_id, name, pipeline)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
-    def cancel(request: Request) -> Response:
-        return _reply(service.cancel(request.path_params["id"]))
+    def cancel(self, request: Request) -> Response:
+        return _reply(self._service.cancel(request.path_params["id"]))
 
-    def approve(request: Request) -> Response:
+    def approve(self, request: Request) -> Response:
         who = request.headers.get("x-dockstep-user", "") or "dashboard"
-        return _reply(service.approve(request.path_params["id"], request.path_params["job"], who))
+        job = request.path_params["job"]
+        return _reply(self._service.approve(request.path_params["id"], job, who))
 
-    def rerun(request: Request) -> Response:
+    def rerun(self, request: Request) -> Response:
         failed = request.query_params.get("failed", "") in ("1", "true", "yes")
-        return _reply(service.rerun(request.path_params["id"], failed=failed))
+        return _reply(self._service.rerun(request.path_params["id"], failed=failed))
 
-    def static(request: Request) -> Response:
-        name = request.path_params.get("name", "index.html")
-        if name not in ("index.html", "dashboard.js", "dashboard.css"):
-            return _error(404, "no such file")
-        return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
-    routes = [
-        Route("/", static),
-        Route("/static/{name}", static),
-        Route("/hooks/github", hook, methods=["POST"]),
-        Route("/hooks/gitlab", hook, methods=["POST"]),
-        Route("/api/runs", runs),
-        Route("/api/runs/{id:int}", run),
-        Route("/api/runs/{id:int}/jobs/{job}/log", job_log),
-        Route("/api/runs/{id:int}/jobs/{job}/log/stream", job_stream),
-        Route("/api/runs/{id:int}/cancel", guarded(cancel), methods=["POST"]),
-        Route("/api/runs/{id:int}/rerun", guarded(rerun), methods=["POST"]),
-        Route("/api/runs/{id:int}/jobs/{job}/approve", guarded(approve), methods=["POST"]),
-    ]
-    return Starlette(routes=routes)
+def _static(request: Request) -> Response:
+    name = request.path_params.get("name", "index.html")
+    if name not in ("index.html", "dashboard.js", "dashboard.css"):
+        return _error(404, "no such file")
+    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
 
 async def _stream(
