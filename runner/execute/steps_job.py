@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from runner.cache.layers import CacheOutcome
 from runner.engine.api import ContainerEngine, Mount
 from runner.execute import artifacts, containers, environment
-from runner.execute.images import ImageResolver
+from runner.execute.images import ImageResolver, ResolvedImage
 from runner.execute.install import Installer, InstallFailed
 from runner.execute.kinds import JobContext, Outcome
-from runner.execute.services import Services
+from runner.execute.services import ServiceRun, Services
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
 from runner.execute.steps import Clock, StepRunner, single_shot
@@ -39,7 +40,7 @@ class StepsJob:
         self._installer.cancel()
 
     def run(self, job: Job, action: Steps, context: JobContext) -> Outcome:
-        log, slot = context.log, context.slot
+        log = context.log
         log.phase(Phase(stage=Stage.IMAGE))
         resolved = self._images.resolve(job, action, log.write)
         settings = replace(self._settings, image_env=resolved.env)  # this job's: its image's env
@@ -48,15 +49,8 @@ class StepsJob:
         if action.cache.volumes:
             log.phase(Phase(stage=Stage.VOLUMES))
         volumes = self._installer.volumes(job, action, resolved, log.line)
-        handed = _handed_over(context, settings)  # not for the install: not in its key
         try:
-            cached = (
-                self._installer.install(
-                    job, action, action.install, resolved, volumes=volumes, slot=slot, log=log
-                )
-                if action.install
-                else None
-            )
+            cached = self._install(job, action, resolved, volumes, context)
         except InstallFailed as error:
             if error.code is None:  # stopped, not failed: the job runner says why
                 raise
@@ -69,32 +63,67 @@ class StepsJob:
         if action.services:
             log.phase(Phase(stage=Stage.SERVICES))
         with self._services.around(job, action, context) as services:
-            outputs = self._installer.outputs.for_steps(job, action)
-            single = single_shot(action, settings)
-            spec = containers.job_spec(
-                settings,
+            outcome = self._container(
                 job,
                 action,
-                image,
-                main_step=single,
-                volumes=volumes + handed + outputs,
-                network=services.network,
+                context,
+                settings=settings,
+                image=image,
+                volumes=volumes,
+                services=services,
             )
-            created = slot.create(spec)
-            if created and slot.container is not None:  # created just now, not started yet
-                self._installer.hand_over(slot.container, volumes)
-            if not created or (not single and not slot.start()):
-                stopped = slot.stopped_because or Status.CANCELLED
-                return Outcome(status=stopped, image=image, cache=cache)
-            self._installer.outputs.hand_over(action, slot)
-            steps = StepRunner(self._engine, settings, clock=self._clock).run_all(
-                job, action, context
-            )
-            status, code, reason = _outcome(action, slot, steps)
-            services.failed = status is not Status.PASSED
-        return Outcome(
-            status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache
+            services.failed = outcome.status is not Status.PASSED
+        return replace(outcome, image=image, cache=cache)
+
+    def _install(
+        self,
+        job: Job,
+        action: Steps,
+        resolved: ResolvedImage,
+        volumes: tuple[Mount, ...],
+        context: JobContext,
+    ) -> CacheOutcome | None:
+        if action.install is None:
+            return None
+        slot, log = context.slot, context.log
+        return self._installer.install(
+            job, action, action.install, resolved, volumes=volumes, slot=slot, log=log
         )
+
+    def _container(
+        self,
+        job: Job,
+        action: Steps,
+        context: JobContext,
+        *,
+        settings: RunSettings,
+        image: str,
+        volumes: tuple[Mount, ...],
+        services: ServiceRun,
+    ) -> Outcome:
+        """The job's container, its volumes handed to the steps' user, then its steps."""
+        slot = context.slot
+        handed = _handed_over(context, settings)  # not for the install: not in its key
+        outputs = self._installer.outputs.for_steps(job, action)
+        single = single_shot(action, settings)
+        spec = containers.job_spec(
+            settings,
+            job,
+            action,
+            image,
+            main_step=single,
+            volumes=volumes + handed + outputs,
+            network=services.network,
+        )
+        created = slot.create(spec)
+        if created and slot.container is not None:  # created just now, not started yet
+            self._installer.hand_over(slot.container, volumes)
+        if not created or (not single and not slot.start()):
+            return Outcome(status=slot.stopped_because or Status.CANCELLED)
+        self._installer.outputs.hand_over(action, slot)
+        steps = StepRunner(self._engine, settings, clock=self._clock).run_all(job, action, context)
+        status, code, reason = _outcome(action, slot, steps)
+        return Outcome(status=status, exit_code=code, steps=steps, reason=reason)
 
 
 def _announce(action: Steps, context: JobContext) -> None:
