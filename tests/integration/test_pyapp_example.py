@@ -8,7 +8,7 @@ import shutil
 from tests.integration.fixtures.engine import REPO
 from tests.integration.fixtures.workspace import Result, Workspace
 
-CELLS = ("test-read-committed", "test-serializable")
+CELLS = ("test.ISOLATION-read_committed", "test.ISOLATION-serializable")  # matrix cells
 COLD = 600  # seconds: a cold run builds the Python and PostgreSQL images with apt
 
 
