@@ -4,6 +4,7 @@ out. `session.run` calls these; nothing here decides what a run means."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from runner.delivery.package import PackageJob
 from runner.delivery.verify import VerifyJob
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
+from runner.engine.netpool import Lease, NetworkPool
 from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
@@ -174,21 +176,28 @@ def run_network(
     *,
     create: bool,
     lost: list[EngineLost],
-) -> Iterator[None]:
-    """The run's own network; on the way out, everything labelled with the run id goes.
+) -> Iterator[str]:
+    """The run's network, leased from the pool; on the way out, everything labelled with
+    the run id goes, and then the lease (the network stays for the next run).
 
     A run of package, deploy and verify jobs only starts no job container: no network.
+    With DOCKSTEP_KEEP the run gets a network of its own, kept with its containers.
     An engine gone by then leaves the sweep to `dockstep clean` (or the next run's owner
     check): the run still ends, and reports the loss.
     """
     settings = prepared.settings
+    pool = NetworkPool(engine, prepared.state_dir, socket.gethostname())
+    lease = Lease(network=settings.network)
     try:
-        if create:
+        if create and prepared.keep:
             engine.create_network(settings.network, settings.labels)
-        yield
+        elif create:
+            lease = pool.lease(settings.network, settings.labels)
+        yield lease.network
     finally:
         if not prepared.keep:
             _sweep(engine, settings.run_id, console, lost)
+        pool.release(lease)
 
 
 def _sweep(engine: ContainerEngine, run_id: str, console: Console, lost: list[EngineLost]) -> None:

@@ -240,12 +240,18 @@ def run(
     lost: list[EngineLost] = []
     with (
         running.swarm_door(prepared, console, swarm) as door,
-        running.run_network(engine, prepared, console, create=containers, lost=lost),
+        running.run_network(engine, prepared, console, create=containers, lost=lost) as network,
     ):
+        prepared = _on_network(prepared, network)
         results, interrupted = running.execute(
             engine, prepared, console, token, lost=lost, swarm=door
         )
     return _finish(prepared, console, results, interrupted=interrupted, lost=next(iter(lost), None))
+
+
+def _on_network(prepared: Prepared, network: str) -> Prepared:
+    settings = dataclasses.replace(prepared.settings, network=network)
+    return dataclasses.replace(prepared, settings=settings)
 
 
 def _not_triggered(prepared: Prepared, console: Console) -> RunResult:
