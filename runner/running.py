@@ -9,29 +9,22 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner.cache.layers import LayerCache
 from runner.cancel import CancelToken
 from runner.delivery.approvals import Gate, ManualJobs, record_gated
-from runner.delivery.deploy import DeployJob
-from runner.delivery.package import PackageJob
-from runner.delivery.verify import VerifyJob
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
 from runner.engine.netpool import Lease, NetworkPool
-from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
 from runner.execute.job import JobRunner
-from runner.execute.kinds import Kinds
+from runner.execute.kinds import KindRunner, Kinds
 from runner.execute.scheduler import JobExecutor, Scheduler
 from runner.execute.steps_job import StepsJob
-from runner.execute.swarm_files import RunFiles
-from runner.execute.swarm_job import SwarmStepsJob
-from runner.execute.swarm_workspace import WorkspaceImages
 from runner.model.pipeline import (
     Backend,
     Deploy,
@@ -45,6 +38,8 @@ from runner.model.results import JobResult
 from runner.output import Console
 
 if TYPE_CHECKING:
+    from runner.engine.swarm.api import Swarm
+    from runner.execute.swarm_job import SwarmStepsJob
     from runner.session import Prepared
 
 
@@ -76,6 +71,11 @@ def _steps_runner(
         return StepsJob(
             engine, images=images, installer=installer, settings=settings, clock=time.time
         )
+    # a local run never loads the swarm backend (issue 14)
+    from runner.execute.swarm_files import RunFiles  # noqa: PLC0415
+    from runner.execute.swarm_job import SwarmStepsJob  # noqa: PLC0415
+    from runner.execute.swarm_workspace import WorkspaceImages  # noqa: PLC0415
+
     registry = prepared.resolved.request.registry or ""
     return SwarmStepsJob(
         swarm,
@@ -89,10 +89,42 @@ def _steps_runner(
     )
 
 
+def _package(engine: ContainerEngine, prepared: Prepared, _gate: Gate) -> KindRunner[Any]:
+    from runner.delivery.package import PackageJob  # noqa: PLC0415 (only runs that package)
+
+    resolved = prepared.resolved
+    return PackageJob(
+        engine,
+        settings=prepared.settings,
+        revision=resolved.revision,
+        source=resolved.source,
+        auth=prepared.auth,
+    )
+
+
+def _deploy(engine: ContainerEngine, prepared: Prepared, gate: Gate) -> KindRunner[Any]:
+    from runner.delivery.deploy import DeployJob  # noqa: PLC0415 (only runs that deploy)
+
+    environments = prepared.resolved.pipeline.environments
+    return DeployJob(engine, settings=prepared.settings, environments=environments, gate=gate)
+
+
+def _verify(engine: ContainerEngine, prepared: Prepared, _gate: Gate) -> KindRunner[Any]:
+    from runner.delivery.verify import VerifyJob  # noqa: PLC0415 (only runs that verify)
+
+    return VerifyJob(engine, run_id=prepared.settings.run_id)
+
+
+DELIVERY = {Package: _package, Deploy: _deploy, Verify: _verify}
+
+
 def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> Kinds:
-    """One runner per kind of job: what each `Job.action` type is run by."""
+    """One runner per kind of job the plan holds: what each `Job.action` type is run by.
+
+    Only the kinds of this plan are made, so a run of steps jobs never imports delivery's
+    modules (and their tenacity, http.client).
+    """
     resolved, settings = prepared.resolved, prepared.settings
-    layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
     runnable = (p.name for p in resolved.plan.runnable())
     record_gated(prepared.approvals, gated_jobs(resolved.pipeline, runnable))
     gate = Gate(
@@ -101,20 +133,14 @@ def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> 
         interactive=resolved.request.interactive,
         approved=resolved.request.approve,
     )
-    kinds: Kinds = {
-        Steps: _steps_runner(engine, prepared, layers, swarm),
-        Package: PackageJob(
-            engine,
-            settings=settings,
-            revision=resolved.revision,
-            source=resolved.source,
-            auth=prepared.auth,
-        ),
-        Deploy: DeployJob(
-            engine, settings=settings, environments=resolved.pipeline.environments, gate=gate
-        ),
-        Verify: VerifyJob(engine, run_id=settings.run_id),
-    }
+    wanted = {type(p.job.action) for p in resolved.plan.jobs}
+    kinds: dict[type, KindRunner[Any]] = {}
+    if Steps in wanted:
+        layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
+        kinds[Steps] = _steps_runner(engine, prepared, layers, swarm)
+    for kind, make in DELIVERY.items():
+        if kind in wanted:
+            kinds[kind] = make(engine, prepared, gate)
     return {kind: ManualJobs(runner, gate) for kind, runner in kinds.items()}
 
 
