@@ -9,6 +9,7 @@ measures the time the same budget buys, as a ratio to `import docker`.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,23 @@ def test_the_run_path_loads_none_of_what_only_some_runs_need() -> None:
 def test_the_run_path_loads_little_beyond_the_docker_sdk() -> None:
     extra = _loaded("import runner.commands.run") - _loaded("import docker")
     assert len(extra) <= BEYOND_DOCKER, sorted(extra)
+
+
+def test_after_setup_s_compile_the_package_loads_from_bytecode_it_never_writes() -> None:
+    """`make setup` compiles the package (scripts/setup.sh): with PYTHONDONTWRITEBYTECODE=1
+    (an editable install here) every start would otherwise compile it again."""
+    assert "-m compileall -q runner" in (ROOT / "scripts" / "setup.sh").read_text()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "runner"], cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-v", "-c", "import runner.commands.run"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = [line for line in done.stderr.splitlines() if "/runner/" in line]
+    # `python -v` says "# code object from '…/x.pyc'" for bytecode, "… from …/x.py" for source
+    objects = [line for line in loaded if line.startswith("# code object from")]
+    assert objects, done.stderr[-2000:]
+    assert [line for line in objects if line.endswith(".py")] == []
