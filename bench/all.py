@@ -35,7 +35,7 @@ def main() -> int:
         for name in ("core", "cache", "delivery"):
             (root / name).mkdir()
         scenarios = [
-            *core.scenarios(root / "core", tiny),
+            *core.scenarios(root / "core", tiny, stack.enter_context(core.user_network())),
             cache.scenario(root / "cache", debian),
             delivery.scenario(stack, root / "delivery", tiny),
         ]

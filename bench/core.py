@@ -3,9 +3,10 @@
   (a) 1 job, 1 step `true`      vs `docker run --rm IMAGE true`
   (b) 1 job, 10 `true` steps    vs one container and 10 `docker exec`
   (c) 10 jobs, 1 `true` step    vs 10 `docker run --rm` started in parallel
-Raw runs use the default bridge; each dockstep run has a network of its own (from the
-pool: see README "Performance"). gitlab-ci-local runs the same jobs when it is installed
-(bench/peer.py). Rounds are interleaved (bench/common.py).
+Raw runs use the default bridge; each dockstep run holds a user-defined network (from the
+pool: see README "Performance"), so the raw commands on such a network are timed too.
+gitlab-ci-local runs the same jobs when it is installed (bench/peer.py). Rounds are
+interleaved (bench/common.py).
 
 Usage: python bench/core.py [--rounds N]   (the image is made by images/bootstrap.sh tiny)
 """
@@ -17,11 +18,14 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import peer
 from common import DOCKSTEP, Scenario, bootstrap, report, sh
+
+RAW_NET = "raw, user network"
 
 
 def parallel(commands: list[list[str]]) -> None:
@@ -30,10 +34,23 @@ def parallel(commands: list[list[str]]) -> None:
         raise RuntimeError("a raw docker command failed")
 
 
-def raw_exec_loop(image: str, steps: int) -> None:
+@contextmanager
+def user_network() -> Iterator[str]:
+    """A user-defined bridge network, made once: what a dockstep run's containers are on
+    (isolation, and names that resolve), which costs each container start more than the
+    default bridge does."""
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    sh("docker", "network", "create", name)
+    try:
+        yield name
+    finally:
+        subprocess.run(["docker", "network", "rm", name], capture_output=True, check=False)
+
+
+def raw_exec_loop(image: str, steps: int, network: str = "bridge") -> None:
     name = f"bench-{uuid.uuid4().hex[:8]}"
     idle = ["sh", "-c", "while :; do sleep 3600; done"]
-    sh("docker", "run", "-d", "--name", name, image, *idle)
+    sh("docker", "run", "-d", "--network", network, "--name", name, image, *idle)
     try:
         for _ in range(steps):
             sh("docker", "exec", name, "true")
@@ -54,15 +71,20 @@ def dockstep_case(workspace: Path, name: str, text: str) -> Callable[[], None]:
     return lambda: sh(*DOCKSTEP, "run", str(path), "--jobs", "10", cwd=workspace)
 
 
-def scenarios(workspace: Path, image: str) -> list[Scenario]:
-    """(a), (b), (c) in a scratch git repository."""
+def scenarios(workspace: Path, image: str, network: str) -> list[Scenario]:
+    """(a), (b), (c) in a scratch git repository; `raw, user network` runs the raw
+    commands on `network` (a `user_network()`)."""
     (workspace / "pipelines").mkdir()
     sh("git", "init", "-q", cwd=workspace)
     run_raw = ["docker", "run", "--rm", image, "true"]
+    on_net = ["docker", "run", "--rm", "--network", network, image, "true"]
     shapes = {"a": (1, 1), "b": (1, 10), "c": (10, 1)}
     peers = {
         key: peer.gitlab_ci_local(workspace, key, image, *shape) for key, shape in shapes.items()
     }
+    peers["a"][RAW_NET] = lambda: sh(*on_net)
+    peers["b"][RAW_NET] = lambda: raw_exec_loop(image, 10, network)
+    peers["c"][RAW_NET] = lambda: parallel([on_net] * 10)
     return [
         Scenario(
             label="(a) 1 job, 1 `true` step",
@@ -94,8 +116,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     rounds = parser.parse_args().rounds
-    with tempfile.TemporaryDirectory() as tmp:
-        report(scenarios(Path(tmp), bootstrap("tiny")), rounds)
+    with tempfile.TemporaryDirectory() as tmp, user_network() as network:
+        report(scenarios(Path(tmp), bootstrap("tiny"), network), rounds)
     return 0
 
 

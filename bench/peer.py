@@ -27,7 +27,7 @@ def installed() -> bool:
 
 def gitlab_ci_local(
     workspace: Path, key: str, image: str, jobs: int, steps: int
-) -> dict[str, Callable[[], None]]:
+) -> dict[str, Callable[[], object]]:
     """{"gitlab-ci-local": its run of `jobs` jobs of `steps` `true` lines}, or {}."""
     if not installed():
         return {}
