@@ -107,7 +107,11 @@ def load() -> str:
 
 
 def sh(*argv: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
-    subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    """Run a command quietly; its output is shown when it fails."""
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        output = done.stdout[-2000:] + done.stderr[-2000:]
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}:\n{output}")
 
 
 def bootstrap(kind: str) -> str:
