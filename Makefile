@@ -39,7 +39,7 @@ pyapp: setup
 	$(BIN)/dockstep run examples/pyapp/pipeline.yml --var BASE_IMAGE=$$(images/bootstrap.sh debian)
 
 bench: setup
-	$(BIN)/python bench/core.py
+	$(BIN)/python bench/all.py
 
 clean: setup
 	$(BIN)/dockstep clean

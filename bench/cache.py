@@ -11,7 +11,7 @@ dependencies, from PyPI). Prints medians of:
   raw floor       `docker run` of the step alone with the venv mounted
 Every case runs the same step: python importing requests (the no-install case imports json).
 
-Usage: python bench/cache.py [--runs N]   (needs network access to PyPI)
+Usage: python bench/cache.py [--rounds N]   (needs network access to PyPI)
 """
 
 from __future__ import annotations
@@ -24,7 +24,17 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from common import DOCKSTEP, ROOT, bootstrap, median_of, sh
+from common import (
+    DOCKSTEP,
+    ROOT,
+    Scenario,
+    bootstrap,
+    interleaved,
+    load,
+    median_of,
+    medians,
+    sh,
+)
 
 LOCK = """\
 requests==2.32.3
@@ -108,53 +118,93 @@ def dockstep(workspace: Path, pipeline: Path, *extra: str) -> Callable[[], None]
     return lambda: sh(*DOCKSTEP, "run", str(pipeline), *extra, cwd=workspace)
 
 
+def prepare(workspace: Path, base: str) -> tuple[Path, Path]:
+    """The project, its two pipelines and a git repository: (cached, bare)."""
+    shutil.copytree(ROOT / "images" / "python", workspace / "images" / "python")
+    (workspace / "pipelines").mkdir()
+    (workspace / "requirements.lock").write_text(LOCK)
+    sh("git", "init", "-q", cwd=workspace)
+    cached, bare = workspace / "pipelines" / "cached.yml", workspace / "pipelines" / "bare.yml"
+    cached.write_text(pipeline(base, install=True))
+    bare.write_text(pipeline(base, install=False))
+    return cached, bare
+
+
+def raw_cold(image: str, workspace: Path) -> Callable[[], None]:
+    venv = workspace / "venv"
+
+    def action() -> None:
+        shutil.rmtree(venv, ignore_errors=True)
+        venv.mkdir()
+        raw(image, workspace, venv, INSTALL.format(venv="/venv"))()
+
+    return action
+
+
+def raw_warm(image: str, workspace: Path) -> Callable[[], None]:
+    script = f"{REUSE.format(venv='/venv')} && {CHECK.format(venv='/venv')}"
+    return raw(image, workspace, workspace / "venv", script)
+
+
+def scenario(workspace: Path, base: str) -> Scenario:
+    """(d): the lockfile unchanged, dockstep's cache hit against a kept host venv."""
+    cached, _ = prepare(workspace, base)
+    dockstep(workspace, cached)()  # builds the step image, installs, commits the layer
+    image = python_image(workspace)
+    raw_cold(image, workspace)()
+    return Scenario(
+        label="(d) Python deps, lockfile unchanged",
+        dockstep=dockstep(workspace, cached),
+        raw=raw_warm(image, workspace),
+        raw_note="host venv",
+        target=1.1,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--rounds", type=int, default=5)
+    rounds = parser.parse_args().rounds
     base = bootstrap("debian")
+    print(f"load {load()}")
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp)
-        shutil.copytree(ROOT / "images" / "python", workspace / "images" / "python")
-        (workspace / "pipelines").mkdir()
-        (workspace / "requirements.lock").write_text(LOCK)
-        sh("git", "init", "-q", cwd=workspace)
-        cached, bare = workspace / "pipelines" / "cached.yml", workspace / "pipelines" / "bare.yml"
-        cached.write_text(pipeline(base, install=True))
-        bare.write_text(pipeline(base, install=False))
-        cold = median_of(runs, dockstep(workspace, cached, "--no-cache"))  # warm-up builds
-        warm = median_of(runs, dockstep(workspace, cached))
-        no_install = median_of(runs, dockstep(workspace, bare))
+        cached, bare = prepare(workspace, base)
+        cold = median_of(rounds, dockstep(workspace, cached, "--no-cache"))  # warm-up builds
         image = python_image(workspace)
-        venv = workspace / "venv"
-
-        def raw_cold() -> None:
-            shutil.rmtree(venv, ignore_errors=True)
-            venv.mkdir()
-            raw(image, workspace, venv, INSTALL.format(venv="/venv"))()
-
-        cold_raw = median_of(runs, raw_cold)
-        warm_script = f"{REUSE.format(venv='/venv')} && {CHECK.format(venv='/venv')}"
-        warm_raw = median_of(runs, raw(image, workspace, venv, warm_script))
-        floor = median_of(runs, raw(image, workspace, venv, CHECK.format(venv="/venv")))
+        cold_raw = median_of(rounds, raw_cold(image, workspace))
+        warm = medians(
+            interleaved(
+                {
+                    "dockstep": dockstep(workspace, cached),
+                    "no install": dockstep(workspace, bare),
+                    "raw": raw_warm(image, workspace),
+                    "floor": raw(image, workspace, workspace / "venv", CHECK.format(venv="/venv")),
+                },
+                rounds,
+            )
+        )
         subprocess.run(
             ["docker", "image", "prune", "-f", "--filter", "label=io.dockstep.cache"],
             check=False,
             capture_output=True,
         )
-    print(f"medians of {runs} runs, seconds")
+    print(f"medians of {rounds} runs (warm cases in interleaved rounds), seconds")
     print(f"{'dockstep cold (--no-cache)':<30}{cold:>8.3f}")
-    print(f"{'dockstep warm (cache hit)':<30}{warm:>8.3f}   warm/cold {warm / cold:.2f}")
-    gap = warm - no_install
-    print(f"{'dockstep, no install phase':<30}{no_install:>8.3f}   warm - this {gap:+.3f}")
+    print(
+        f"{'dockstep warm (cache hit)':<30}{warm['dockstep']:>8.3f}   "
+        f"warm/cold {warm['dockstep'] / cold:.2f}"
+    )
+    gap = warm["dockstep"] - warm["no install"]
+    print(f"{'dockstep, no install phase':<30}{warm['no install']:>8.3f}   warm - this {gap:+.3f}")
     print(f"{'raw docker cold':<30}{cold_raw:>8.3f}")
     print(
-        f"{'raw docker warm (host venv)':<30}{warm_raw:>8.3f}   dockstep warm/raw warm "
-        f"{warm / warm_raw:.2f}"
+        f"{'raw docker warm (host venv)':<30}{warm['raw']:>8.3f}   dockstep warm/raw warm "
+        f"{warm['dockstep'] / warm['raw']:.2f}"
     )
     print(
-        f"{'raw docker floor (step only)':<30}{floor:>8.3f}   dockstep warm/floor "
-        f"{warm / floor:.2f}"
+        f"{'raw docker floor (step only)':<30}{warm['floor']:>8.3f}   dockstep warm/floor "
+        f"{warm['dockstep'] / warm['floor']:.2f}"
     )
     return 0
 

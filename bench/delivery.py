@@ -8,7 +8,7 @@
                     + a GET loop until the service answers 200
 Both use examples/webapp on the local busybox image and a registry on a free 127.0.0.1 port.
 
-Usage: python bench/delivery.py [--runs N]
+Usage: python bench/delivery.py [--rounds N]
 """
 
 from __future__ import annotations
@@ -25,10 +25,20 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from common import DOCKSTEP, ROOT, bootstrap, median_of, sh
+from common import (
+    DOCKSTEP,
+    ROOT,
+    Scenario,
+    bootstrap,
+    interleaved,
+    load,
+    median_of,
+    medians,
+    sh,
+)
 
 
 def free_port() -> int:
@@ -119,67 +129,68 @@ def raw_deploy(image: str, port: int) -> Callable[[], None]:
     return action
 
 
+def prepare(workspace: Path) -> None:
+    """The webapp example in a committed git repository: a commit gives the image a fixed
+    `created` label, so the context is unchanged and the build cached."""
+    shutil.copytree(ROOT / "examples" / "webapp", workspace / "webapp")
+    (workspace / "pipelines").mkdir()
+    sh("git", "init", "-q", cwd=workspace)
+    sh("git", "add", "-A", cwd=workspace)
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    sh("git", *identity, "commit", "-qm", "bench", cwd=workspace)
+
+
+def package_cases(
+    workspace: Path, registry: str, base: str
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(dockstep's package job, raw `docker build` + `docker push` of the same context)."""
+    package_only = workspace / "pipelines" / "package.yml"
+    package_only.write_text(pipeline(registry, free_port(), deploy=False))
+    raw_image = f"{registry}/webapp:raw"
+    context = str(workspace / "webapp")
+    raw_build = ["docker", "build", "-q", "--build-arg", f"BASE={base}", "-t", raw_image, context]
+    ours = ["run", str(package_only), "--var", f"BASE_IMAGE={base}"]
+    return lambda: sh(*DOCKSTEP, *ours, cwd=workspace), raw_package(raw_build, raw_image)
+
+
+def scenario(stack: ExitStack, workspace: Path, base: str) -> Scenario:
+    """(e): a package job whose build the cache answers, pushed to a local registry."""
+    registry = stack.enter_context(local_registry())
+    prepare(workspace)
+    ours, raw = package_cases(workspace, registry, base)
+    return Scenario(
+        label="(e) package: cached build + push",
+        dockstep=ours,
+        raw=raw,
+        target=1.5,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
-    runs = parser.parse_args().runs
+    parser.add_argument("--rounds", type=int, default=7)
+    rounds = parser.parse_args().rounds
     base = bootstrap("tiny")
     ours_port, raw_port = free_port(), free_port()
     with local_registry() as registry, tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp)
-        shutil.copytree(ROOT / "examples" / "webapp", workspace / "webapp")
-        (workspace / "pipelines").mkdir()
-        sh("git", "init", "-q", cwd=workspace)
-        # a commit gives the image a fixed `created` label: unchanged context, cached build
-        sh("git", "add", "-A", cwd=workspace)
-        sh(
-            "git",
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@localhost",
-            "commit",
-            "-qm",
-            "bench",
-            cwd=workspace,
-        )
-        package_only = workspace / "pipelines" / "package.yml"
+        prepare(workspace)
         full = workspace / "pipelines" / "full.yml"
-        package_only.write_text(pipeline(registry, ours_port, deploy=False))
         full.write_text(pipeline(registry, ours_port, deploy=True))
-        raw_image = f"{registry}/webapp:raw"
-        raw_build = [
-            "docker",
-            "build",
-            "-q",
-            "--build-arg",
-            f"BASE={base}",
-            "-t",
-            raw_image,
-            str(workspace / "webapp"),
-        ]
+        ours, raw = package_cases(workspace, registry, base)
         try:
-            package = median_of(
-                runs,
-                lambda: sh(
-                    *DOCKSTEP,
-                    "run",
-                    str(package_only),
-                    "--var",
-                    f"BASE_IMAGE={base}",
-                    cwd=workspace,
-                ),
-            )
-            package_raw = median_of(runs, raw_package(raw_build, raw_image))
+            package = medians(interleaved({"dockstep": ours, "raw": raw}, rounds))
             deploy_span(workspace, full, base)  # warm-up: the first deploy has no previous
-            deploy = statistics.median(deploy_span(workspace, full, base) for _ in range(runs))
-            deploy_raw = median_of(runs, raw_deploy(raw_image, raw_port))
+            raw_image = f"{registry}/webapp:raw"
+            deploy = statistics.median(deploy_span(workspace, full, base) for _ in range(rounds))
+            deploy_raw = median_of(rounds, raw_deploy(raw_image, raw_port))
         finally:
             for name in ("bench-webapp", "bench-webapp-previous", "bench-raw"):
                 subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-    print(f"medians of {runs} runs, seconds")
+    print(f"medians of {rounds} runs (package in interleaved rounds), seconds; load {load()}")
     print(f"{'case':<18}{'dockstep':>10}{'raw':>8}{'ratio':>7}")
-    print(f"{'package':<18}{package:>10.3f}{package_raw:>8.3f}{package / package_raw:>7.2f}")
+    mine, base_time = package["dockstep"], package["raw"]
+    print(f"{'package':<18}{mine:>10.3f}{base_time:>8.3f}{mine / base_time:>7.2f}")
     print(f"{'deploy->healthy':<18}{deploy:>10.3f}{deploy_raw:>8.3f}{deploy / deploy_raw:>7.2f}")
     return 0
 

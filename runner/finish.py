@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from runner import junit, report
+from runner import report
 from runner.engine import cleanup
 from runner.errors import EngineLost
 from runner.model.results import JobResult, Status
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 def junit_tail(result: JobResult) -> str:
     """What a JUnit failure shows: the end of the job's log (saved masked)."""
+    from runner import junit  # noqa: PLC0415 (only --junit)
+
     return junit.log_tail(result.log_file) if result.status.blocks else ""
 
 
@@ -86,6 +88,8 @@ def write(
         if path is not None:
             path.write_text(document + "\n")
     if resolved.request.junit_file is not None:
+        from runner import junit  # noqa: PLC0415 (only --junit)
+
         xml = junit.to_xml(
             results, pipeline=resolved.pipeline.name, tail=junit_tail, mask=console.mask
         )

@@ -7,8 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from tabulate import tabulate
-
 from runner.errors import EXIT_INFRASTRUCTURE, EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
 from runner.model.events import Event
 from runner.model.results import Artifacts, JobResult, Packaged, StepResult, pipeline_passed
@@ -73,6 +71,8 @@ def table(results: Sequence[JobResult], mask: Callable[[str], str] = str) -> str
         for r in results
     ]
     headers = ["job", "stage", "status", "duration", "exit", "cache", "note"]
+    from tabulate import tabulate  # noqa: PLC0415 (the summary, at the end of a run)
+
     return tabulate(rows, headers=headers, tablefmt="simple")
 
 

@@ -1,12 +1,20 @@
-"""A `RetryPolicy` from the pipeline file, as a tenacity `Retrying`."""
+"""A `RetryPolicy` from the pipeline file, as a tenacity `Retrying`.
+
+tenacity is imported only for a step that may be retried: most steps are not, and a run
+should not pay for its import (issue 14).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import tenacity
+from typing import TYPE_CHECKING
 
 from runner.model.pipeline import RetryPolicy
+
+if TYPE_CHECKING:
+    import tenacity
+
+Attempt = Callable[[], int]
 
 
 def retrying(
@@ -15,13 +23,26 @@ def retrying(
     should_retry: Callable[[int], bool],
     sleep: Callable[[float], None],
     before_retry: Callable[[int, float], None],
-) -> tenacity.Retrying:
+) -> Callable[[Attempt], int]:
     """Retry a call returning an exit code while `should_retry(code)` and attempts remain.
 
     `sleep` is injected so a cancelled run stops waiting at once and tests need no clock;
     `before_retry(attempt, delay)` announces the next attempt. The last result is returned
-    rather than raising once attempts run out.
+    rather than raising once attempts run out. A policy of no retries calls it once.
     """
+    if policy.max_retries == 0:
+        return lambda attempt: attempt()
+    retried: Callable[[Attempt], int] = _tenacity(policy, should_retry, sleep, before_retry)
+    return retried
+
+
+def _tenacity(
+    policy: RetryPolicy,
+    should_retry: Callable[[int], bool],
+    sleep: Callable[[float], None],
+    before_retry: Callable[[int, float], None],
+) -> tenacity.Retrying:
+    import tenacity  # noqa: PLC0415 (lazy: only retried steps need it)
 
     def announce(state: tenacity.RetryCallState) -> None:
         delay = state.next_action.sleep if state.next_action else 0.0

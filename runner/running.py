@@ -4,34 +4,28 @@ out. `session.run` calls these; nothing here decides what a run means."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner.cache.layers import LayerCache
 from runner.cancel import CancelToken
 from runner.delivery.approvals import Gate, ManualJobs, record_gated
-from runner.delivery.deploy import DeployJob
-from runner.delivery.package import PackageJob
-from runner.delivery.swarm_deploy import SwarmDeployer
-from runner.delivery.verify import VerifyJob
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
-from runner.engine.swarm.api import Swarm
+from runner.engine.netpool import Lease, NetworkPool
 from runner.errors import EngineLost, EngineUnavailable, UsageError
 from runner.execute import environment
 from runner.execute.budget import Budget
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
 from runner.execute.job import JobRunner
-from runner.execute.kinds import Kinds
+from runner.execute.kinds import KindRunner, Kinds
 from runner.execute.scheduler import JobExecutor, Scheduler
 from runner.execute.steps_job import StepsJob
-from runner.execute.swarm_files import RunFiles
-from runner.execute.swarm_job import SwarmStepsJob
-from runner.execute.swarm_workspace import WorkspaceImages
 from runner.model.pipeline import (
     Deploy,
     Job,
@@ -44,6 +38,9 @@ from runner.model.results import JobResult
 from runner.output import Console
 
 if TYPE_CHECKING:
+    from runner.delivery.swarm_deploy import SwarmDeployer
+    from runner.engine.swarm.api import Swarm
+    from runner.execute.swarm_job import SwarmStepsJob
     from runner.session import Prepared
 
 
@@ -75,6 +72,11 @@ def _steps_runner(
         return StepsJob(
             engine, images=images, installer=installer, settings=settings, clock=time.time
         )
+    # a local run never loads the swarm backend (issue 14)
+    from runner.execute.swarm_files import RunFiles  # noqa: PLC0415
+    from runner.execute.swarm_job import SwarmStepsJob  # noqa: PLC0415
+    from runner.execute.swarm_workspace import WorkspaceImages  # noqa: PLC0415
+
     registry = prepared.resolved.request.registry or ""
     return SwarmStepsJob(
         swarm,
@@ -88,10 +90,63 @@ def _steps_runner(
     )
 
 
+def _package(
+    engine: ContainerEngine, prepared: Prepared, _gate: Gate, _swarm: Swarm | None
+) -> KindRunner[Any]:
+    from runner.delivery.package import PackageJob  # noqa: PLC0415 (only runs that package)
+
+    resolved = prepared.resolved
+    return PackageJob(
+        engine,
+        settings=prepared.settings,
+        revision=resolved.revision,
+        source=resolved.source,
+        auth=prepared.auth,
+    )
+
+
+def _deploy(
+    engine: ContainerEngine, prepared: Prepared, gate: Gate, swarm: Swarm | None
+) -> KindRunner[Any]:
+    from runner.delivery.deploy import DeployJob  # noqa: PLC0415 (only runs that deploy)
+
+    environments = prepared.resolved.pipeline.environments
+    return DeployJob(
+        engine,
+        settings=prepared.settings,
+        environments=environments,
+        gate=gate,
+        swarm=_swarm_deployer(prepared, swarm),
+    )
+
+
+def _verify(
+    engine: ContainerEngine, prepared: Prepared, _gate: Gate, swarm: Swarm | None
+) -> KindRunner[Any]:
+    from runner.delivery.verify import VerifyJob  # noqa: PLC0415 (only runs that verify)
+
+    run_id = prepared.settings.run_id
+    return VerifyJob(engine, run_id=run_id, swarm=_swarm_deployer(prepared, swarm))
+
+
+def _swarm_deployer(prepared: Prepared, swarm: Swarm | None) -> SwarmDeployer | None:
+    if swarm is None:
+        return None
+    from runner.delivery.swarm_deploy import SwarmDeployer  # noqa: PLC0415 (swarm deploys)
+
+    return SwarmDeployer(swarm, prepared.settings.run_id)
+
+
+DELIVERY = {Package: _package, Deploy: _deploy, Verify: _verify}
+
+
 def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> Kinds:
-    """One runner per kind of job: what each `Job.action` type is run by."""
+    """One runner per kind of job the plan holds: what each `Job.action` type is run by.
+
+    Only the kinds of this plan are made, so a run of steps jobs never imports delivery's
+    modules (and their tenacity, http.client).
+    """
     resolved, settings = prepared.resolved, prepared.settings
-    layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
     runnable = (p.name for p in resolved.plan.runnable())
     record_gated(prepared.approvals, gated_jobs(resolved.pipeline, runnable))
     part = resolved.request.part_of  # approved under the orchestrated run's id
@@ -102,25 +157,14 @@ def _kinds(engine: ContainerEngine, prepared: Prepared, swarm: Swarm | None) -> 
         approved=resolved.request.approve,
         pipeline=part.pipeline if part else None,
     )
-    deployer = SwarmDeployer(swarm, settings.run_id) if swarm is not None else None
-    kinds: Kinds = {
-        Steps: _steps_runner(engine, prepared, layers, swarm),
-        Package: PackageJob(
-            engine,
-            settings=settings,
-            revision=resolved.revision,
-            source=resolved.source,
-            auth=prepared.auth,
-        ),
-        Deploy: DeployJob(
-            engine,
-            settings=settings,
-            environments=resolved.pipeline.environments,
-            gate=gate,
-            swarm=deployer,
-        ),
-        Verify: VerifyJob(engine, run_id=settings.run_id, swarm=deployer),
-    }
+    wanted = {type(p.job.action) for p in resolved.plan.jobs}
+    kinds: dict[type, KindRunner[Any]] = {}
+    if Steps in wanted:
+        layers = LayerCache(engine, prepared.state_dir, enabled=resolved.request.use_cache)
+        kinds[Steps] = _steps_runner(engine, prepared, layers, swarm)
+    for kind, make in DELIVERY.items():
+        if kind in wanted:
+            kinds[kind] = make(engine, prepared, gate, swarm)
     return {kind: ManualJobs(runner, gate) for kind, runner in kinds.items()}
 
 
@@ -190,21 +234,28 @@ def run_network(
     *,
     create: bool,
     lost: list[EngineLost],
-) -> Iterator[None]:
-    """The run's own network; on the way out, everything labelled with the run id goes.
+) -> Iterator[str]:
+    """The run's network, leased from the pool; on the way out, everything labelled with
+    the run id goes, and then the lease (the network stays for the next run).
 
     A run of package, deploy and verify jobs only starts no job container: no network.
+    With DOCKSTEP_KEEP the run gets a network of its own, kept with its containers.
     An engine gone by then leaves the sweep to `dockstep clean` (or the next run's owner
     check): the run still ends, and reports the loss.
     """
     settings = prepared.settings
+    pool = NetworkPool(engine, prepared.state_dir, socket.gethostname())
+    lease = Lease(network=settings.network)
     try:
-        if create:
+        if create and prepared.keep:
             engine.create_network(settings.network, settings.labels)
-        yield
+        elif create:
+            lease = pool.lease(settings.network, settings.labels)
+        yield lease.network
     finally:
         if not prepared.keep:
             _sweep(engine, settings.run_id, console, lost)
+        pool.release(lease)
 
 
 def _sweep(engine: ContainerEngine, run_id: str, console: Console, lost: list[EngineLost]) -> None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner import context, finish, git, paths, report, running
 from runner.cache.keys import CacheKey
@@ -24,7 +25,6 @@ from runner.cancel import CancelToken
 from runner.delivery import approvals, registry
 from runner.engine import cleanup
 from runner.engine.api import ContainerEngine
-from runner.engine.swarm.api import Swarm
 from runner.errors import EngineLost, UsageError
 from runner.execute import environment
 from runner.execute.budget import Budget
@@ -47,6 +47,9 @@ from runner.output import Console
 from runner.plan.plan import Plan, Selection, plan
 from runner.plan.triggers import Decision, match
 from runner.secrets import Masker, read_secrets, unmasked_warnings
+
+if TYPE_CHECKING:
+    from runner.engine.swarm.api import Swarm
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,12 +258,18 @@ def run(
     lost: list[EngineLost] = []
     with (
         running.swarm_door(prepared, console, swarm) as door,
-        running.run_network(engine, prepared, console, create=containers, lost=lost),
+        running.run_network(engine, prepared, console, create=containers, lost=lost) as network,
     ):
+        prepared = _on_network(prepared, network)
         results, interrupted = running.execute(
             engine, prepared, console, token, lost=lost, swarm=door, budget=budget
         )
     return _finish(prepared, console, results, interrupted=interrupted, lost=next(iter(lost), None))
+
+
+def _on_network(prepared: Prepared, network: str) -> Prepared:
+    settings = dataclasses.replace(prepared.settings, network=network)
+    return dataclasses.replace(prepared, settings=settings)
 
 
 def _not_triggered(prepared: Prepared, console: Console) -> RunResult:

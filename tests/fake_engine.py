@@ -90,6 +90,13 @@ class FakeEngine:
     def remove_network(self, name: str) -> None:
         self.networks.pop(name, None)
 
+    def network_endpoints(self, name: str) -> int | None:
+        self._record("network_endpoints", name)
+        if name not in self.networks:
+            return None
+        with self._lock:
+            return sum(spec.network == name for spec in self.containers.values())
+
     def create(self, spec: ContainerSpec) -> str:
         self._record("create", spec.name)
         with self.in_flight.create(dict(spec.labels)), self._lock:

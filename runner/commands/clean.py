@@ -1,15 +1,17 @@
 """`dockstep clean`: remove what runs whose process is gone left behind.
 
-On a Swarm manager that includes the services, secrets and configs of swarm runs.
+On a Swarm manager that includes the services, secrets and configs of swarm runs; on the
+local engine, the run networks of the pool that no run holds (the next run makes one again).
 """
 
 from __future__ import annotations
 
+import socket
 from contextlib import closing
 
 import click
 
-from runner.engine import cleanup, labels
+from runner.engine import cleanup, labels, netpool
 from runner.engine.api import Resource
 from runner.engine.docker.engine import DockerEngine
 from runner.engine.swarm.api import SwarmUnavailable
@@ -21,13 +23,16 @@ def clean(*, dry_run: bool = False) -> int:
         engine.ping()
         found = cleanup.orphans(engine)
         problems = [] if dry_run else cleanup.remove(engine, found)
+        pool, pool_problems = netpool.sweep_idle(engine, socket.gethostname(), dry_run=dry_run)
     swarm_found, swarm_problems = _clean_swarm(dry_run=dry_run)
-    for problem in (*problems, *swarm_problems):
+    for problem in (*problems, *pool_problems, *swarm_problems):
         click.echo(f"warning: {problem}", err=True)
     verb = "would remove" if dry_run else "removed"
     for resource in (*swarm_found, *found):
         run = resource.labels.get(labels.RUN, "?")
         click.echo(f"{verb} {resource.kind} {resource.name} (run {run})")
+    for network in pool:
+        click.echo(f"{verb} network {network.name} (idle in the pool)")
     click.echo(f"{verb} {len(found) + len(swarm_found)} resources of dead runs")
     return 0
 

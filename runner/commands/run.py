@@ -5,6 +5,10 @@ event triggers.
 A single-pipeline run is recorded in the local run history (the service's, in the state
 folder) so that `dockstep runs`, `logs` and `rerun --failed` see it; the session itself
 records nothing.
+
+What only some runs need is imported where it is needed (issue 14): the orchestration of
+`--all`, the swarm client of a swarm run; the run history is opened on a thread
+(`commands/history.py`). `tests/integration/test_import_budget.py` holds it.
 """
 
 from __future__ import annotations
@@ -13,14 +17,18 @@ import getpass
 from collections.abc import Mapping
 from contextlib import ExitStack, closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runner import git, orchestrate, pipelines, session
+from runner import session
 from runner.cancel import CancelToken
+from runner.commands.history import CliHistory
 from runner.engine.docker.engine import DockerEngine
-from runner.engine.swarm.client import SwarmClient
 from runner.output import default_console, live
 from runner.progress import ProgressMode
-from runner.service import recording
+
+if TYPE_CHECKING:
+    from runner import git
+    from runner.engine.swarm.client import SwarmClient
 
 
 def run(
@@ -33,25 +41,16 @@ def run(
 ) -> int:
     prepared = session.prepare(request, environ, cwd)
     on_swarm = prepared.resolved.pipeline.needs_swarm
-    history = recording.open_history(environ)
-    run_id = None
+    history = CliHistory(environ, prepared, f"cli {_user()}")
+    result = None
     try:
-        if history is not None:
-            run_id = recording.start_cli_run(history, prepared, f"cli {_user()}")
         with ExitStack() as stack:
             engine = stack.enter_context(closing(DockerEngine()))
-            swarm = stack.enter_context(closing(SwarmClient())) if on_swarm else None
+            swarm = stack.enter_context(closing(_swarm_client())) if on_swarm else None
             console = stack.enter_context(live(default_console(environ, progress=progress)))
             result = session.run(prepared, engine=engine, console=console, token=token, swarm=swarm)
-        if history is not None and run_id is not None:
-            recording.finish_cli_run(history, run_id, result)
-    except BaseException:
-        if history is not None and run_id is not None:
-            recording.abandon_cli_run(history, run_id)
-        raise
     finally:
-        if history is not None:
-            history.close()
+        history.finish(result)
     return result.exit_code
 
 
@@ -65,6 +64,8 @@ def run_all(
     progress: ProgressMode = ProgressMode.AUTO,
 ) -> int:
     """Without --event, the pipelines run for a push of what git has checked out."""
+    from runner import orchestrate, pipelines  # noqa: PLC0415 (only --all composes pipelines)
+
     request = pipelines.request_for_all(options, spec, cwd)
     with (
         closing(DockerEngine()) as engine,  # connects at its first call, after the checks
@@ -74,6 +75,12 @@ def run_all(
             request, environ=environ, cwd=cwd, engine=engine, console=console, token=token
         )
     return result.exit_code
+
+
+def _swarm_client() -> SwarmClient:
+    from runner.engine.swarm.client import SwarmClient  # noqa: PLC0415 (swarm runs only)
+
+    return SwarmClient()
 
 
 def _user() -> str:

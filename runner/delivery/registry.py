@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-
-import tenacity
+from typing import TYPE_CHECKING
 
 from runner.engine.api import Images
 from runner.errors import EngineError
 from runner.git import Revision
 from runner.model.pipeline import Package, RetryPolicy
+
+if TYPE_CHECKING:
+    import tenacity
 
 SEMVER = re.compile(r"v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)")
 TAG_LIMIT = 128
@@ -88,6 +90,7 @@ def push_retrying(
     announce: Callable[[int, float, str], None],
 ) -> tenacity.Retrying:
     """Exponential backoff with jitter, only while `is_transient` says the error may pass."""
+    import tenacity  # noqa: PLC0415 (lazy: `credentials` is read by every run, pushes are not)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None

@@ -186,6 +186,9 @@ class Resources(Protocol):
 
     def remove_network(self, name: str) -> None: ...
 
+    def network_endpoints(self, name: str) -> int | None:
+        """How many containers are attached to a network; None when there is no such one."""
+
     def ensure_volume(self, name: str, labels: Pairs) -> bool:
         """Create a named volume unless it exists; True when it was created now."""
 

@@ -14,6 +14,9 @@ OWNER_HOST = f"{PREFIX}.owner.host"
 OWNER_PID = f"{PREFIX}.owner.pid"
 OWNER_STARTED = f"{PREFIX}.owner.started"
 
+# the run networks of the pool (engine/netpool.py): the slot's lock file, whose flock leases it
+POOL = f"{PREFIX}.pool"
+
 # a job's service containers (`services:`): the alias they have on the job's network
 JOB_SERVICE = f"{PREFIX}.job.service"
 

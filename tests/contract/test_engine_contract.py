@@ -6,6 +6,7 @@ like every integration test, these fail (never skip) without one.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -137,6 +138,26 @@ def test_labelled_finds_containers_and_networks_and_removes_them(
     for resource in sorted(found, key=lambda r: r.kind):  # containers before networks
         engine.remove_resource(resource)
     assert engine.labelled(label) == []
+
+
+def test_a_network_s_endpoints_count_its_containers_and_none_when_it_is_gone(
+    engine: ContainerEngine, tiny_image: str, label: str
+) -> None:
+    key, _, value = label.partition("=")
+    network = f"contract-{value}"
+    assert engine.network_endpoints(network) is None
+    engine.create_network(network, ((key, value),))
+    assert engine.network_endpoints(network) == 0
+    attached = spec(tiny_image, label, ("sleep", "30"))
+    container = engine.create(dataclasses.replace(attached, network=network))
+    try:
+        engine.start(container)
+        assert engine.network_endpoints(network) == 1
+    finally:
+        engine.remove(container)
+    assert engine.network_endpoints(network) == 0
+    engine.remove_network(network)
+    assert engine.network_endpoints(network) is None
 
 
 def test_the_oom_counter_is_read_while_running_and_unknown_once_stopped(

@@ -11,6 +11,7 @@ import docker.errors
 
 from runner.engine.api import Resource
 from runner.engine.docker.client import Client, call, ignore_gone, timestamp
+from runner.errors import EngineError
 from runner.model.pipeline import Pairs
 
 
@@ -27,6 +28,17 @@ class DockerResources(Client):
 
     def remove_network(self, name: str) -> None:
         ignore_gone(f"removing network {name}", lambda: self.api.remove_network(name), 404)
+
+    def network_endpoints(self, name: str) -> int | None:
+        try:
+            found = call(f"inspecting network {name}", lambda: self.api.inspect_network(name))
+        except EngineError as error:
+            if isinstance(error.__cause__, docker.errors.NotFound):
+                return None
+            raise
+        if str(found.get("Name")) != name:
+            return None  # the engine also matches a network whose id starts with `name`
+        return len(found.get("Containers") or {})
 
     def ensure_volume(self, name: str, labels: Pairs) -> bool:
         try:
