@@ -44,10 +44,17 @@ class NetworkPool:
         self._host = host
 
     def lease(self, own: str, labels: Pairs) -> Lease:
-        """A free network of the pool, else `own` created with the run's `labels`."""
-        self._folder.mkdir(parents=True, exist_ok=True)
+        """A free network of the pool, else `own` created with the run's `labels`
+        (also when the state folder cannot be written: a run never fails for its pool)."""
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return self._own(own, labels)
         for slot in range(SLOTS):
-            fd = _try_lock(self._folder / f"{slot}.lock")
+            try:
+                fd = _try_lock(self._folder / f"{slot}.lock")
+            except OSError:
+                fd = None
             if fd is None:
                 continue
             try:
@@ -57,6 +64,9 @@ class NetworkPool:
                 _unlock(fd)
                 raise
             _unlock(fd)
+        return self._own(own, labels)
+
+    def _own(self, own: str, labels: Pairs) -> Lease:
         self._engine.create_network(own, labels)
         return Lease(network=own)
 
@@ -87,10 +97,21 @@ def pooled(engine: Resources, host: str) -> list[Resource]:
 
 
 def sweep_stale(engine: Resources, host: str) -> None:
-    """Remove the pool networks whose state folder is gone (nobody can lease them again)."""
+    """Remove the pool networks whose state folder is gone (nobody can lease them again).
+
+    A folder this user cannot look into (another user's state) is not judged: it is left.
+    """
     for network in pooled(engine, host):
-        if not Path(network.labels[POOL]).parent.is_dir():
+        if _folder_state(Path(network.labels[POOL]).parent) == "gone":
             _remove_idle(engine, network)
+
+
+def _folder_state(folder: Path) -> str:
+    """present | gone | unknown (not ours to look into)."""
+    try:
+        return "present" if folder.is_dir() else "gone"
+    except OSError:
+        return "unknown"
 
 
 def sweep_idle(
@@ -100,8 +121,11 @@ def sweep_idle(
     removed, problems = [], []
     for network in pooled(engine, host):
         path = Path(network.labels[POOL])
-        fd = _try_lock(path) if path.parent.is_dir() else None
-        if fd is None and path.parent.is_dir():
+        state = _folder_state(path.parent)
+        if state == "unknown":
+            continue  # another user's state folder: not ours to judge
+        fd = _lock_or_none(path) if state == "present" else None
+        if fd is None and state == "present":
             continue  # leased by a run going on
         try:
             problem = None if dry_run else _remove_idle(engine, network)
@@ -133,6 +157,13 @@ def _try_lock(path: Path) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def _lock_or_none(path: Path) -> int | None:
+    try:
+        return _try_lock(path)
+    except OSError:
+        return None
 
 
 def _unlock(fd: int) -> None:

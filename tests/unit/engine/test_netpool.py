@@ -6,6 +6,8 @@ import shutil
 import socket
 from pathlib import Path
 
+import pytest
+
 from runner.engine import netpool
 from runner.engine.api import ContainerSpec
 from runner.engine.labels import RUN
@@ -85,6 +87,36 @@ def test_a_new_network_sweeps_those_of_state_folders_that_are_gone(tmp_path: Pat
     shutil.rmtree(tmp_path / "gone")
     fresh = _pool(engine, tmp_path).lease("dockstep-r2", RUN_LABELS)
     assert list(engine.networks) == [fresh.network]
+
+
+def test_another_users_state_folder_is_never_judged_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A non-root user cannot look into root's state folder: its pool networks stay (and a
+    run of that user must not fail for it)."""
+    engine = FakeEngine()
+    theirs = NetworkPool(engine, tmp_path / "root-only", "here")
+    theirs.release(theirs.lease("dockstep-r1", RUN_LABELS))
+    real_is_dir = Path.is_dir
+
+    def closed(path: Path) -> bool:
+        if "root-only" in str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", closed)
+    mine = _pool(engine, tmp_path).lease("dockstep-r2", RUN_LABELS)
+    assert sorted(engine.networks) == sorted([theirs.name(0), mine.network])
+
+
+def test_a_state_folder_that_cannot_be_written_gives_the_run_its_own_network(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine()
+    (tmp_path / "state").write_text("a file where the folder should be")
+    lease = _pool(engine, tmp_path).lease("dockstep-r1", RUN_LABELS)
+    assert lease.network == "dockstep-r1"
+    assert dict(engine.networks["dockstep-r1"]) == dict(RUN_LABELS)
 
 
 def test_a_run_s_containers_use_a_pool_network_that_outlives_only_them(tmp_path: Path) -> None:
