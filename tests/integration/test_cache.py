@@ -239,18 +239,17 @@ def test_a_run_killed_mid_install_stores_no_layer_and_clean_removes_its_containe
 
     assert cache_area.tagged(key) is None
     assert cache_area.layers() == [], "a layer was committed from a killed install"
-    left = labelled(engine, f"{RUN_LABEL}={run_id}")
-    assert sorted((i.kind, i.name) for i in left) == [
-        ("container", f"dockstep-{run_id}-{deps.name}-install"),
-        ("network", f"dockstep-{run_id}"),
-    ]
+    left = {(i.kind, i.name) for i in labelled(engine, f"{RUN_LABEL}={run_id}")}
+    install = ("container", f"dockstep-{run_id}-{deps.name}-install")
+    # the run's network is a pool one (no run label; its lease died with the process), or,
+    # when the pool was busy, one of its own, which carries the run's label
+    assert left in ({install}, {install, ("network", f"dockstep-{run_id}")}), left
 
     clean = deps.dockstep("clean")
     assert clean.code == 0, clean
     assert f"removed container dockstep-{run_id}-{deps.name}-install (run {run_id})" in (
         clean.stdout.splitlines()
     ), clean
-    assert f"removed network dockstep-{run_id} (run {run_id})" in clean.stdout.splitlines(), clean
     assert labelled(engine, f"{RUN_LABEL}={run_id}") == []
     assert labelled(engine, f"{OWNER_PID}={process.pid}") == []
 
