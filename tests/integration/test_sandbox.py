@@ -51,7 +51,7 @@ def test_job_containers_get_no_new_privileges_and_a_pids_limit(
         assert hosts[job]["PidsLimit"] == limit, hosts[job]
         assert (hosts[job]["Privileged"], hosts[job]["Init"]) == (False, True)
         # the run's own network: leased from the pool, or made for it when the pool is busy
-        network = hosts[job]["NetworkMode"]
+        network = str(hosts[job]["NetworkMode"])
         assert network.startswith("dockstep-pool-") or network == f"dockstep-{result.run_id}"
         seen = " ".join(result.lines_of(job)).split()
         assert "NoNewPrivs:" in seen and seen[seen.index("NoNewPrivs:") + 1] == "1", seen
