@@ -25,6 +25,7 @@ from runner import context, grouped_report, paths, running, session
 from runner.cancel import CancelToken
 from runner.delivery import approvals
 from runner.engine.api import ContainerEngine
+from runner.engine.swarm.api import Swarm
 from runner.errors import DockstepError
 from runner.execute.budget import Budget
 from runner.model.events import PipelineStatus
@@ -83,10 +84,16 @@ def run(
     engine: ContainerEngine,
     console: Console,
     token: CancelToken,
+    swarm: Swarm | None = None,
 ) -> OrchestrationResult:
-    """Run every pipeline the event triggers; everything they created is gone on return."""
+    """Run every pipeline the event triggers; everything they created is gone on return.
+
+    `swarm`: the manager for the pipelines that need one (`needs_swarm`); None when none do.
+    """
     composed = compose_request(request, cwd)
-    runner = _Runner(composed, environ, cwd, engine=engine, console=console, token=token)
+    runner = _Runner(
+        composed, environ, cwd, engine=engine, console=console, token=token, swarm=swarm
+    )
     progress = Progress(composed.orchestration, selected=composed.selected)
     starts = progress.start()
     prepared = {start.name: runner.prepare(start) for start in starts}
@@ -122,8 +129,10 @@ class _Runner:
         engine: ContainerEngine,
         console: Console,
         token: CancelToken,
+        swarm: Swarm | None = None,
     ) -> None:
         self.composed = composed
+        self._swarm = swarm
         self.run_id = context.new_run_id(time.time())
         self._environ, self._cwd = environ, cwd
         self._engine, self._console, self._token = engine, console, token
@@ -189,6 +198,7 @@ class _Runner:
             console=self._console.within(start.name),
             token=self._token,
             budget=self._budget,
+            swarm=self._swarm if prepared.resolved.pipeline.needs_swarm else None,
         )
         self._futures[future] = start.name
 

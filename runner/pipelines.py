@@ -16,7 +16,7 @@ from runner import context, git, session
 from runner.errors import PipelineInvalid, Problem, UsageError
 from runner.format.load import load_pipeline
 from runner.model.events import Event, EventKind, EventSource, PipelineStatus, Upstream
-from runner.model.pipeline import Package, Pairs, Pipeline
+from runner.model.pipeline import Backend, Package, Pairs, Pipeline
 from runner.model.results import UpstreamArtifacts
 from runner.names import suggest
 from runner.plan.compose import Orchestration, Planned, compose, release
@@ -39,6 +39,8 @@ class OrchestrationRequest:
     ca_bundle: str | None = None
     use_cache: bool = True
     interactive: bool = False
+    backend: Backend | None = None  # --backend, for every pipeline; None: each one's own
+    registry: str | None = None  # --registry: where swarm tasks pull layers from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +80,8 @@ class Composed:
             use_cache=request.use_cache,
             approve=_of(name, request.approve),
             interactive=request.interactive,
+            backend=request.backend,
+            registry=request.registry,
             summary=False,
             upstream_artifacts=handed,
             part_of=session.PartOf(run_id=run_id, pipeline=name) if run_id else None,
@@ -103,6 +107,8 @@ def request_for_all(
         ca_bundle=options.ca_bundle,
         use_cache=options.use_cache,
         interactive=options.interactive,
+        backend=options.backend,
+        registry=options.registry,
     )
 
 
@@ -178,7 +184,12 @@ def _load(request: OrchestrationRequest, workspace: Path) -> list[Pipeline]:
     for path in request.pipelines:
         try:
             loaded.append(
-                load_pipeline(path, workspace=workspace, allow_unpinned=request.allow_unpinned)
+                load_pipeline(
+                    path,
+                    workspace=workspace,
+                    allow_unpinned=request.allow_unpinned,
+                    backend=request.backend,
+                )
             )
         except PipelineInvalid as error:
             problems += error.problems

@@ -67,12 +67,20 @@ def run_all(
     from runner import orchestrate, pipelines  # noqa: PLC0415 (only --all composes pipelines)
 
     request = pipelines.request_for_all(options, spec, cwd)
-    with (
-        closing(DockerEngine()) as engine,  # connects at its first call, after the checks
-        live(default_console(environ, progress=progress)) as console,
-    ):
+    composed = pipelines.compose_request(request, cwd)  # every file checked before Docker
+    on_swarm = any(p.needs_swarm for p in composed.pipelines)
+    with ExitStack() as stack:
+        engine = stack.enter_context(closing(DockerEngine()))  # connects at its first call
+        swarm = stack.enter_context(closing(_swarm_client())) if on_swarm else None
+        console = stack.enter_context(live(default_console(environ, progress=progress)))
         result = orchestrate.run(
-            request, environ=environ, cwd=cwd, engine=engine, console=console, token=token
+            request,
+            environ=environ,
+            cwd=cwd,
+            engine=engine,
+            console=console,
+            token=token,
+            swarm=swarm,
         )
     return result.exit_code
 
