@@ -4,18 +4,20 @@ The signal lands while the CLI is still importing (click, the Docker SDK, the se
 before or around the first Docker call. The runs start as a shell starts a background
 command (SIGINT ignored, see `_as_background`) or with SIGINT at its default.
 
-"Starts" is once the Python interpreter itself is up: a signal before that reaches no
-program code at all (inherited as ignored it is dropped by the kernel, at its default it
-kills the process), so the delays count from the time a bare `python -c pass` takes here,
-measured by the test itself (the machine may be loaded).
+"Starts" is once the process can catch a signal at all: the delays count from the moment
+the kernel shows SIGINT and SIGTERM caught (`SigCgt` in /proc/PID/status), which is when
+`runner/stopsignals.py`, the CLI's first import, has run. Before that no program code can
+see a signal (inherited as ignored it is dropped, at its default it kills the process);
+timing from the spawn instead made the first delay race the interpreter's own start-up
+on a loaded machine.
 """
 
 from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
+from pathlib import Path
 
 import docker
 import pytest
@@ -32,15 +34,23 @@ def _as_background() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-@pytest.fixture(scope="module")
-def startup() -> float:
-    """Seconds the interpreter needs to start and end here, the longest of three tries."""
-    times = []
-    for _ in range(3):
-        began = time.monotonic()
-        subprocess.run([sys.executable, "-c", "pass"], check=True, timeout=60)
-        times.append(time.monotonic() - began)
-    return max(times)
+STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _catching(pid: int, seconds: float = 30) -> None:
+    """Wait until the process catches SIGINT and SIGTERM (its handlers are installed)."""
+    wanted = sum(1 << (stop - 1) for stop in STOPS)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            pytest.fail(f"process {pid} ended before it caught any signal")
+        caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+        if int(caught.split()[1], 16) & wanted == wanted:
+            return
+        time.sleep(0.001)
+    pytest.fail(f"process {pid} did not catch SIGINT and SIGTERM within {seconds} s")
 
 
 def _start(workspace: Workspace, *, background: bool) -> subprocess.Popen[str]:
@@ -61,11 +71,11 @@ def _start(workspace: Workspace, *, background: bool) -> subprocess.Popen[str]:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("delay_ms", DELAYS_MS)
 def test_an_early_signal_ends_the_run_with_130_and_leaves_nothing(
-    workspace: Workspace, engine: docker.DockerClient, startup: float, delay_ms: int, signum: int
+    workspace: Workspace, engine: docker.DockerClient, delay_ms: int, signum: int
 ) -> None:
     """Started in the background (SIGINT ignored) and in the foreground (at its default)."""
     for background in (True, False):
-        _interrupt_early(workspace, engine, startup + delay_ms / 1000, signum, background)
+        _interrupt_early(workspace, engine, delay_ms / 1000, signum, background)
 
 
 def _interrupt_early(
@@ -73,6 +83,7 @@ def _interrupt_early(
 ) -> None:
     workspace.pipeline(PIPELINE)
     process = _start(workspace, background=background)
+    _catching(process.pid)
     time.sleep(after)
     process.send_signal(signum)
     result = workspace.finish(process, timeout=60)

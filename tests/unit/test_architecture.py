@@ -7,6 +7,7 @@ module, the line and the rule.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +142,22 @@ def test_the_scan_sees_the_package() -> None:
     modules = {use.module for use in USES}
     assert {"runner.cli", "runner.session", "runner.execute.job", "runner.format.load"} <= modules
     assert any(u.module == "runner.stopsignals" and u.name == "signal" for u in USES)
+
+
+def test_the_stop_signals_are_taken_before_any_heavy_import() -> None:
+    """A Ctrl-C while click, the Docker SDK and the session import must count (issue 9,
+    point 3): the CLI's first import (after `__future__`) installs the handlers, and that
+    module needs nothing but the standard library's signal and threading and the token."""
+    cli = ast.parse((PACKAGE / "cli.py").read_text())
+    imports = [node for node in cli.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    first = imports[1]  # imports[0] is `from __future__ import annotations`
+    assert isinstance(first, ast.ImportFrom), ast.dump(first)
+    assert (first.module, [alias.name for alias in first.names]) == ("runner", ["stopsignals"])
+    imported = {
+        u.name
+        for u in USES
+        if u.module == "runner.stopsignals"
+        and (u.name in sys.modules or u.name.startswith("runner"))
+    }
+    allowed = {"__future__", "signal", "threading", "types", "typing", "runner"}
+    assert {name.split(".")[0] for name in imported} <= allowed, imported
