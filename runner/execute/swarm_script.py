@@ -131,8 +131,11 @@ def _function(
         if name not in secrets  # they come from files, never from the script
     ]
     workdir = quote(step.workdir or action.workdir)
+    # +1000: under memory pressure the kernel kills the step's processes, never this
+    # script (raising it needs no privilege), so the step's OOM is reported as the step's
     return (
         f"_s{index}() {{\n  cd {workdir} || exit 1\n{''.join(env)}"
+        "  echo 1000 > /proc/self/oom_score_adj 2>/dev/null || true\n"
         f"  exec sh -e -c {quote(step.run)}\n}}\n"
     )
 
