@@ -184,15 +184,7 @@ class StepRunner:
         )
 
     def _skipped(self, step: Step) -> StepResult:
-        now = self._clock()
-        return StepResult(
-            name=step.name,
-            status=Status.SKIPPED,
-            exit_code=None,
-            started_at=now,
-            finished_at=now,
-            attempts=0,
-        )
+        return StepResult.skipped(step.name, self._clock())
 
 
 def _pause(slot: ContainerSlot, seconds: float) -> None:

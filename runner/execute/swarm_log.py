@@ -127,14 +127,7 @@ class TaskLog:
             return StepResult(
                 name=step.name, status=status, exit_code=None, started_at=started, finished_at=now
             )
-        return StepResult(
-            name=step.name,
-            status=Status.SKIPPED,
-            exit_code=None,
-            started_at=now,
-            finished_at=now,
-            attempts=0,
-        )
+        return StepResult.skipped(step.name, now)
 
 
 def _status(step: Step, ended: Ended) -> Status:

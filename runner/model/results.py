@@ -37,6 +37,18 @@ class StepResult:
     def duration(self) -> float:
         return self.finished_at - self.started_at
 
+    @classmethod
+    def skipped(cls, name: str, at: float) -> StepResult:
+        """A step that did not run (a step before it failed, or the job was stopped)."""
+        return cls(
+            name=name,
+            status=Status.SKIPPED,
+            exit_code=None,
+            started_at=at,
+            finished_at=at,
+            attempts=0,
+        )
+
 
 class CacheStatus(StrEnum):
     HIT = "hit"
