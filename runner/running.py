@@ -75,6 +75,7 @@ def _steps_runner(
     # a local run never loads the swarm backend (issue 14)
     from runner.execute.swarm_files import RunFiles  # noqa: PLC0415
     from runner.execute.swarm_job import SwarmStepsJob  # noqa: PLC0415
+    from runner.execute.swarm_sidecars import SwarmSidecars  # noqa: PLC0415
     from runner.execute.swarm_workspace import WorkspaceImages  # noqa: PLC0415
 
     registry = prepared.resolved.request.registry or ""
@@ -83,6 +84,7 @@ def _steps_runner(
         images=images,
         installer=installer,
         workspace=WorkspaceImages(engine, settings, registry),
+        sidecars=SwarmSidecars(swarm, engine, settings=settings, images=images, registry=registry),
         files=RunFiles(swarm, settings),
         settings=settings,
         registry=registry,

@@ -256,9 +256,9 @@ def run(
     running.check_image_envs(engine, prepared)
     containers = any(isinstance(p.job.action, Steps) for p in runnable)
     lost: list[EngineLost] = []
-    with (
-        running.swarm_door(prepared, console, swarm) as door,
+    with (  # the swarm's sweep (services, then their overlay networks) before the engine's
         running.run_network(engine, prepared, console, create=containers, lost=lost) as network,
+        running.swarm_door(prepared, console, swarm) as door,
     ):
         prepared = _on_network(prepared, network)
         results, interrupted = running.execute(

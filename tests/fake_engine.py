@@ -47,6 +47,7 @@ class FakeEngine:
     push_errors: list[str] = field(default_factory=list)  # raised by the next pushes, in order
     image_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     image_envs: dict[str, Pairs] = field(default_factory=dict)  # image id -> its config's env
+    healthchecked: set[str] = field(default_factory=set)  # image ids with a HEALTHCHECK
     own_sizes: dict[str, int] = field(default_factory=dict)  # image id -> bytes of its own
     oom_steps: set[str] = field(default_factory=set)  # step commands that lose a child to OOM
     oom_counts: dict[str, int] = field(default_factory=dict)  # the cgroup counter, by container
@@ -69,6 +70,9 @@ class FakeEngine:
         if image not in self.present.values():
             raise EngineError(f"no such image: {image}")
         return self.image_envs.get(image, ())
+
+    def has_healthcheck(self, image: str) -> bool:
+        return image in self.healthchecked
 
     def pull(self, reference: str) -> str:
         self._record("pull", reference)

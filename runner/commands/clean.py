@@ -1,7 +1,8 @@
 """`dockstep clean`: remove what runs whose process is gone left behind.
 
-On a Swarm manager that includes the services, secrets and configs of swarm runs; on the
-local engine, the run networks of the pool that no run holds (the next run makes one again).
+On a Swarm manager that includes the services, secrets, configs and overlay networks of
+swarm runs (first: their services hold those networks); on the local engine, the run
+networks of the pool that no run holds (the next run makes one again).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from runner.engine.swarm.client import SwarmClient
 def clean(*, dry_run: bool = False) -> int:
     with closing(DockerEngine()) as engine:
         engine.ping()
-        found = cleanup.orphans(engine)
+        # the swarm first: its services hold the overlay networks the engine also lists
+        swarm_found, swarm_problems = _clean_swarm(dry_run=dry_run)
+        found = [r for r in cleanup.orphans(engine) if r.id not in {s.id for s in swarm_found}]
         problems = [] if dry_run else cleanup.remove(engine, found)
         pool, pool_problems = netpool.sweep_idle(engine, socket.gethostname(), dry_run=dry_run)
-    swarm_found, swarm_problems = _clean_swarm(dry_run=dry_run)
     for problem in (*problems, *pool_problems, *swarm_problems):
         click.echo(f"warning: {problem}", err=True)
     verb = "would remove" if dry_run else "removed"

@@ -102,6 +102,9 @@ class Images(Protocol):
     def image_env(self, image: str) -> Pairs:
         """The env an image's config gives its containers (`PATH`, ...), as sorted pairs."""
 
+    def has_healthcheck(self, image: str) -> bool:
+        """Whether the image's config has a HEALTHCHECK (one that is not `NONE`)."""
+
     def pull(self, reference: str) -> str:
         """Pull an image and return its id; raise ImageUnavailable-ready RuntimeError text."""
 

@@ -16,7 +16,7 @@ import tarfile
 from dataclasses import replace
 
 from runner.engine.labels import JOB
-from runner.engine.swarm.api import ServiceSpec, Swarm, Task
+from runner.engine.swarm.api import Attachment, ServiceSpec, Swarm, Task
 from runner.execute import environment, swarm_script, swarm_task
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
@@ -25,6 +25,7 @@ from runner.execute.settings import RunSettings
 from runner.execute.steps import Clock
 from runner.execute.swarm_files import RunFiles, swarm_name
 from runner.execute.swarm_log import TaskLog
+from runner.execute.swarm_sidecars import Sidecars, SwarmSidecars
 from runner.execute.swarm_workspace import WorkspaceImages
 from runner.model.pipeline import CacheSpec, Job, Steps, pairs
 from runner.model.results import Status, StepResult
@@ -41,6 +42,7 @@ class SwarmStepsJob:
         images: ImageResolver,
         installer: Installer,
         workspace: WorkspaceImages,
+        sidecars: SwarmSidecars,
         files: RunFiles,
         settings: RunSettings,
         registry: str,
@@ -50,6 +52,7 @@ class SwarmStepsJob:
         self._images = images
         self._installer = installer
         self._workspace = workspace
+        self._sidecars = sidecars
         self._files = files
         self._settings = settings
         self._registry = registry
@@ -76,15 +79,19 @@ class SwarmStepsJob:
         image = self._workspace.image(action, base, context.inputs, log)
         if slot.stopped_because:
             return Outcome(status=slot.stopped_because, image=image, cache=cache)
-        log.phase(Phase(stage=Stage.START, detail="swarm task"))  # its steps say which
-        reader, task = self._run_task(settings, job, action, image, context)
-        if reader.artifacts is not None:
-            with tarfile.open(fileobj=io.BytesIO(reader.artifacts)) as tar:
-                tar.extractall(self._settings.workspace, filter="data")
-        steps = reader.results(slot.stopped_because, self._clock())
-        status, code, reason = _verdict(
-            action, steps, reader=reader, task=task, stopped=slot.stopped_because
-        )
+        if action.services:
+            log.phase(Phase(stage=Stage.SERVICES))
+        with self._sidecars.around(job, action, context) as sidecars:
+            log.phase(Phase(stage=Stage.START, detail="swarm task"))  # its steps say which
+            reader, task = self._run_task(settings, job, action, image, context, sidecars=sidecars)
+            if reader.artifacts is not None:
+                with tarfile.open(fileobj=io.BytesIO(reader.artifacts)) as tar:
+                    tar.extractall(self._settings.workspace, filter="data")
+            steps = reader.results(slot.stopped_because, self._clock())
+            status, code, reason = _verdict(
+                action, steps, reader=reader, task=task, stopped=slot.stopped_because
+            )
+            sidecars.failed = status is not Status.PASSED
         return Outcome(
             status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache
         )
@@ -95,7 +102,14 @@ class SwarmStepsJob:
         return replace(action, cache=CacheSpec(volumes=(), registry=shared))
 
     def _run_task(
-        self, settings: RunSettings, job: Job, action: Steps, image: str, context: JobContext
+        self,
+        settings: RunSettings,
+        job: Job,
+        action: Steps,
+        image: str,
+        context: JobContext,
+        *,
+        sidecars: Sidecars,
     ) -> tuple[TaskLog, Task | None]:
         nonce = random.token_hex(12)
         mounts = self._files.mounts()
@@ -120,6 +134,7 @@ class SwarmStepsJob:
             secrets=mounts.secrets,
             configs=(*mounts.configs, config),
             tmpfs=(environment.HOME,) if self._settings.user else (),
+            networks=() if sidecars.network is None else (Attachment(network=sidecars.network),),
         )
         try:
             task = swarm_task.run_to_end(self._swarm, spec, reader, context.slot.stopped)

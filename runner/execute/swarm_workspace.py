@@ -23,8 +23,8 @@ from pathlib import Path
 
 from runner.engine.api import BuildRequest, ContainerEngine
 from runner.engine.swarm import registry
-from runner.errors import EngineError, UsageError
-from runner.execute import artifacts
+from runner.errors import UsageError
+from runner.execute import artifacts, swarm_images
 from runner.execute.settings import RunSettings
 from runner.model.pipeline import Steps
 from runner.model.results import Artifacts, JobResult
@@ -113,13 +113,7 @@ class WorkspaceImages:
             (context / "Dockerfile").write_text("\n".join(lines) + "\n")
             request = BuildRequest(context=str(context), dockerfile="Dockerfile", tag=tag)
             self._engine.build(request, lambda _chunk: None)
-        try:
-            digest = self._engine.push(tag) or registry.digest_of(tag)
-        finally:
-            self._engine.remove_image(tag)  # the registry keeps it; this engine need not
-        if not digest:
-            raise EngineError(f"pushed {tag} but the registry gave no digest")
-        return digest
+        return swarm_images.push(self._engine, tag)
 
     def _chown(self) -> str:
         return f" --chown={self._settings.user}" if self._settings.user else ""

@@ -54,11 +54,6 @@ def refuse(doc: Doc, fields: Fields, steps: Steps, backend: Backend) -> None:
             steps.resources.pids is not None,
             "resources.pids: Docker 20.10 services have no pids limit",
         ),
-        "services": (
-            bool(steps.services),
-            "service sidecars run as containers on one engine beside the job's container; "
-            "the swarm backend does not start them as swarm services yet",
-        ),
     }
     for key, (asked, why) in reasons.items():
         node = fields.nodes.get(key)

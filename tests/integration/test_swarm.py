@@ -185,17 +185,6 @@ def test_what_a_task_cannot_do_is_refused_before_anything_runs(
     refused = workspace.run(*swarm_args(registry), report=None)
     assert refused.code == 2, refused
     assert f"{path}:4:" in refused.stderr and "cannot run on the swarm backend" in refused.stderr
-    path = workspace.pipeline(f"""\
-        jobs:
-          test:
-            services:
-              db: {{image: "{workspace.image}"}}
-            steps: [id]
-        """)
-    sidecars = workspace.run(*swarm_args(registry), report=None)
-    assert sidecars.code == 2, sidecars
-    assert f"{path}:6:" in sidecars.stderr and "jobs.test.services" in sidecars.stderr, sidecars
-    assert "--backend local" in sidecars.stderr
     workspace.pipeline("""\
         jobs:
           plain: {steps: [id]}

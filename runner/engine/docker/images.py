@@ -125,6 +125,11 @@ class DockerImages(Client):
         found = call(f"inspecting {image}", lambda: self.api.inspect_image(image))  # type: ignore[no-untyped-call]
         return _env(found)
 
+    def has_healthcheck(self, image: str) -> bool:
+        found = call(f"inspecting {image}", lambda: self.api.inspect_image(image))  # type: ignore[no-untyped-call]
+        test = ((found.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+        return bool(test) and test[0] != "NONE"
+
     def images(self, label: str) -> list[ImageInfo]:
         found = call("listing images", lambda: self.api.images(filters={"label": label}))
         return [

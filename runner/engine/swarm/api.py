@@ -37,12 +37,30 @@ class FileMount:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    """A task on a network of the swarm (an attachable overlay), known there by `aliases`."""
+
+    network: str  # the network's id
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthCheck:
+    """The check the node runs in a task's container; the manager keeps the task `starting`
+    until it passes. An empty `command` turns the image's own HEALTHCHECK off."""
+
+    command: tuple[str, ...]
+    interval: float  # seconds between checks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceSpec:
     name: str
     image: str  # always REGISTRY/REPO@sha256:…: a task on another node pulls exactly that
-    command: tuple[str, ...]
     labels: Pairs
-    workdir: str
+    command: tuple[str, ...] = ()  # replaces the image's entrypoint and command
+    args: tuple[str, ...] = ()  # replaces only the image's command (kept: its entrypoint)
+    workdir: str = ""
     env: Pairs = ()  # never a secret: the spec is readable by anyone who may inspect it
     user: str | None = None
     memory: int | None = None
@@ -50,6 +68,8 @@ class ServiceSpec:
     secrets: tuple[FileMount, ...] = ()
     configs: tuple[FileMount, ...] = ()
     tmpfs: tuple[str, ...] = ()
+    networks: tuple[Attachment, ...] = ()
+    health: HealthCheck | None = None  # None: the image's own HEALTHCHECK, if it has one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +137,13 @@ class Swarm(Deployments, Protocol):
 
     def create_config(self, name: str, data: bytes, labels: Pairs) -> str: ...
 
+    def create_network(self, name: str, labels: Pairs) -> str:
+        """An attachable overlay network: tasks on any node, and services by alias; its id."""
+
+    def remove_network(self, network: str) -> None:
+        """Remove a network once no task holds it (the manager lets go a moment after the
+        tasks are gone, so this waits for that)."""
+
     def create_service(self, spec: ServiceSpec) -> str:
         """Start a one-replica, never-restarted service; its id."""
 
@@ -126,7 +153,12 @@ class Swarm(Deployments, Protocol):
     def logs(self, service: str, since: int) -> list[LogLine]:
         """The lines logged at or after `since` (ns), stdout and stderr, oldest first."""
 
+    def tail(self, service: str, lines: int) -> list[str]:
+        """The last lines the service's task printed. The manager hands out the output of
+        running tasks only, so a task that never passed its health check is read from its
+        container when that is on this node; else one line says where it is."""
+
     def labelled(self, label: str) -> list[Resource]:
-        """Every service, secret and config carrying `label`."""
+        """Every service, secret, config and overlay network carrying `label`."""
 
     def remove_resource(self, resource: Resource) -> None: ...

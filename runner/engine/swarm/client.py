@@ -20,7 +20,10 @@ from docker.types import (
     ConfigReference,
     ContainerSpec,
     DriverConfig,
+    EndpointSpec,
+    Healthcheck,
     Mount,
+    NetworkAttachmentConfig,
     Resources,
     RestartPolicy,
     SecretReference,
@@ -30,7 +33,13 @@ from docker.types import (
 from docker.utils import kwargs_from_env
 
 from runner.engine.api import Resource
-from runner.engine.swarm.api import LogLine, ServiceSpec, SwarmUnavailable, Task
+from runner.engine.swarm.api import (
+    HealthCheck,
+    LogLine,
+    ServiceSpec,
+    SwarmUnavailable,
+    Task,
+)
 from runner.engine.swarm.calls import call, gone
 from runner.engine.swarm.deployments import DeployCalls
 from runner.errors import EngineError
@@ -41,6 +50,9 @@ LOG_DRIVER = "json-file"  # service logs need json-file (or local)
 STOP_GRACE = 2_000_000_000  # ns between SIGTERM and SIGKILL when a task is stopped
 GONE_POLL = 0.1
 GONE_WAIT = 60.0
+PROBE_TIMEOUT = 30_000_000_000  # ns one readiness check may take
+PROBE_RETRIES = 1_000_000  # never "unhealthy": the job's readiness timeout decides
+MIN_INTERVAL = 0.001  # seconds: the engine refuses a shorter health-check interval
 
 
 def nanoseconds(stamp: str) -> int:
@@ -58,7 +70,8 @@ def _line(chunk: bytes) -> LogLine:
 def _spec(spec: ServiceSpec) -> TaskTemplate:
     container = ContainerSpec(
         spec.image,
-        command=list(spec.command),
+        command=list(spec.command) or None,
+        args=list(spec.args) or None,
         env=[f"{name}={value}" for name, value in spec.env],
         workdir=spec.workdir,
         user=spec.user,
@@ -72,6 +85,7 @@ def _spec(spec: ServiceSpec) -> TaskTemplate:
             ConfigReference(c.id, c.name, filename=c.target, mode=c.mode) for c in spec.configs
         ],
         mounts=[Mount(target, None, type="tmpfs") for target in spec.tmpfs],
+        healthcheck=None if spec.health is None else _health(spec.health),
     )
     resources = Resources(
         mem_limit=spec.memory, cpu_limit=int(spec.cpus * 1e9) if spec.cpus else None
@@ -81,6 +95,21 @@ def _spec(spec: ServiceSpec) -> TaskTemplate:
         resources=resources,
         restart_policy=RestartPolicy("none"),
         log_driver=DriverConfig(LOG_DRIVER),
+        networks=[
+            NetworkAttachmentConfig(a.network, aliases=list(a.aliases)) for a in spec.networks
+        ]
+        or None,
+    )
+
+
+def _health(check: HealthCheck) -> Healthcheck:
+    if not check.command:
+        return Healthcheck(test=["NONE"])
+    return Healthcheck(
+        test=["CMD", *check.command],
+        interval=int(max(check.interval, MIN_INTERVAL) * 1e9),
+        timeout=PROBE_TIMEOUT,
+        retries=PROBE_RETRIES,
     )
 
 
@@ -123,6 +152,28 @@ class SwarmClient(DeployCalls):
         )
         return str(created["ID"])
 
+    def create_network(self, name: str, labels: Pairs) -> str:
+        created = call(
+            f"creating network {name}",
+            lambda: self.api.create_network(
+                name, driver="overlay", attachable=True, labels=dict(labels)
+            ),
+        )
+        return str(created["Id"])
+
+    def remove_network(self, network: str) -> None:
+        deadline = time.monotonic() + GONE_WAIT
+        while True:
+            try:
+                call(f"removing network {network}", lambda: self.api.remove_network(network))
+                return
+            except EngineError as error:  # "has active endpoints" until the manager lets go
+                if gone(error):
+                    return
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(GONE_POLL)
+
     def create_service(self, spec: ServiceSpec) -> str:
         created = call(
             f"creating service {spec.name}",
@@ -131,6 +182,9 @@ class SwarmClient(DeployCalls):
                 name=spec.name,
                 labels=dict(spec.labels),
                 mode=ServiceMode("replicated", replicas=1),
+                # a service's name resolves to its task's address: no virtual IP, which
+                # needs IPVS on every node and adds nothing for one replica
+                endpoint_spec=EndpointSpec(mode="dnsrr"),
             ),
         )
         return str(created["ID"])
@@ -166,6 +220,40 @@ class SwarmClient(DeployCalls):
             ),
         )
         return [_line(chunk) for chunk in chunks if chunk]
+
+    def tail(self, service: str, lines: int) -> list[str]:
+        chunks = call(
+            "reading the service's logs",
+            lambda: list(
+                self.api.service_logs(
+                    service, stdout=True, stderr=True, tail=str(lines), is_tty=False
+                )
+            ),
+        )
+        if chunks:
+            return b"".join(chunks).decode(errors="replace").splitlines()[-lines:]
+        return self._container_tail(service, lines)
+
+    def _container_tail(self, service: str, lines: int) -> list[str]:
+        found = call(
+            "listing tasks",
+            lambda: self.api.tasks(filters={"service": service}),  # type: ignore[no-untyped-call]
+        )
+        if not found:
+            return []
+        task = max(found, key=lambda t: str(t.get("CreatedAt", "")))
+        container = ((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID")
+        if not container:
+            return []
+        here = call("asking the engine about its swarm", self.api.info)["Swarm"]["NodeID"]
+        if task.get("NodeID") != here:
+            where = f"node {task.get('NodeID', '?')}: docker logs {container[:12]}"
+            return [f"(its output stays on {where}, until the service is removed)"]
+        output = call(
+            "reading the task's container output",
+            lambda: self.api.logs(container, stdout=True, stderr=True, tail=lines),
+        )
+        return bytes(output).decode(errors="replace").splitlines()[-lines:]
 
     def remove_service(self, service: str) -> None:
         try:
@@ -205,7 +293,7 @@ class SwarmClient(DeployCalls):
             ("secret", lambda: self.api.secrets(filters=filters)),
             ("config", lambda: self.api.configs(filters=filters)),  # type: ignore[no-untyped-call]
         ]
-        return [
+        found = [
             Resource(
                 kind=kind,
                 id=str(item["ID"]),
@@ -215,10 +303,19 @@ class SwarmClient(DeployCalls):
             for kind, listing in listings
             for item in call(f"listing {kind}s", listing)
         ]
+        overlays = {**filters, "driver": "overlay"}  # a run's bridge is the local engine's
+        networks = call("listing networks", lambda: self.api.networks(filters=overlays))
+        return found + [
+            Resource(kind="network", id=n["Id"], name=n["Name"], labels=n.get("Labels") or {})
+            for n in networks
+        ]
 
     def remove_resource(self, resource: Resource) -> None:
         if resource.kind == "service":
             self.remove_service(resource.id)
+            return
+        if resource.kind == "network":
+            self.remove_network(resource.id)
             return
         remove = self.api.remove_secret if resource.kind == "secret" else self.api.remove_config
         try:

@@ -9,7 +9,7 @@ import pytest
 
 from runner.errors import PipelineInvalid
 from runner.format.load import load_pipeline_text
-from runner.model.pipeline import Backend, Deploy
+from runner.model.pipeline import Backend, Deploy, Steps
 from tests.unit.pipelines import IMAGE, load, problems
 
 ASKING_TOO_MUCH = f"""\
@@ -80,21 +80,20 @@ def test_false_flags_are_no_reason_to_refuse(tmp_path: Path) -> None:
     assert load(text, tmp_path).backend is Backend.SWARM
 
 
-def test_service_sidecars_are_refused_on_the_swarm_at_their_key(tmp_path: Path) -> None:
+def test_service_sidecars_load_for_the_swarm_as_for_the_local_engine(tmp_path: Path) -> None:
     text = f"""\
 version: 1
 defaults: {{image: '{IMAGE}', backend: swarm}}
 jobs:
   test:
     services:
-      db: {{image: '{IMAGE}'}}
+      db: {{image: '{IMAGE}', ready: {{tcp: 5432}}}}
     steps: [make]
 """
-    found = problems(text, tmp_path)
-    assert len(found) == 1, found
-    assert found[0].startswith("pipelines/ci.yml:6:7: jobs.test.services: cannot run on the swarm")
-    assert "sidecars" in found[0] and found[0].endswith("--backend local")
-    assert load(text.replace(", backend: swarm", ""), tmp_path).backend is Backend.LOCAL
+    pipeline = load(text, tmp_path)
+    assert pipeline.backend is Backend.SWARM
+    action = pipeline.job("test").action
+    assert isinstance(action, Steps) and [s.alias for s in action.services] == ["db"]
 
 
 DEPLOYS = f"""\
