@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from runner.cache import keys
 from runner.cache.keys import CacheKey
@@ -19,7 +20,7 @@ from runner.execute.images import ResolvedImage
 from runner.execute.outputs import Outputs
 from runner.execute.settings import RunSettings
 from runner.execute.slot import ContainerSlot
-from runner.model.pipeline import CacheVolume, Install, Job, Steps, pairs
+from runner.model.pipeline import CacheVolume, Install, Job, Pairs, Steps, pairs
 from runner.model.results import CacheStatus
 from runner.output import JobLog
 from runner.progress import Phase, Stage
@@ -173,22 +174,36 @@ class Installer:
     ) -> tuple[Mount, ...]:
         """The job's download-cache volumes, created (and made writable) when new."""
         mounts = []
-        for volume in steps.cache.volumes:
-            key = keys.volume_key(steps.install, volume, self._settings.workspace)
-            name = keys.volume_name(key)
-            labels = pairs(
-                {
-                    CACHE_KIND: "volume",
-                    CACHE_KEY: key.value,
-                    CACHE_JOB: job.name,
-                    CACHE_PATH: volume.path,
-                }
-            )
-            if self._engine.ensure_volume(name, labels):
-                self._restore(job, volume, name, image.id, note)
-            self._layers.usage.touch(key.value)
-            mounts.append(Mount(source=name, target=volume.path))
+        for keyed in keyed_volumes(job, steps, self._settings.workspace):
+            if self._engine.ensure_volume(keyed.name, keyed.labels):
+                self._restore(job, keyed.volume, keyed.name, image.id, note)
+            self._layers.usage.touch(keyed.key.value)
+            mounts.append(Mount(source=keyed.name, target=keyed.volume.path))
         return tuple(mounts)
+
+    def node_volumes(
+        self, job: Job, steps: Steps, note: Callable[[str], None]
+    ) -> tuple[KeyedVolume, ...]:
+        """The job's download-cache volumes for a swarm task, which the node running it
+        creates: a new key's volume starts empty there, as the volume to restore it from
+        may be on another node."""
+        found = keyed_volumes(job, steps, self._settings.workspace)
+        usage = self._layers.usage
+        unrestored = [
+            keyed.volume.path
+            for keyed in found
+            if keyed.volume.restore
+            and self._layers.enabled
+            and usage.last_used(keyed.key.value) is None  # new, as far as this machine knows
+        ]
+        if unrestored:
+            note(
+                f"cache volume {', '.join(unrestored)}: new key; on a swarm a new volume "
+                "starts empty on the node that runs the job (restore: copies on one engine only)"
+            )
+        for keyed in found:
+            usage.touch(keyed.key.value)
+        return found
 
     def _restore(
         self, job: Job, volume: CacheVolume, name: str, image: str, note: Callable[[str], None]
@@ -217,16 +232,50 @@ class Installer:
         if not self._settings.user:
             return
         for mount in volumes:
-            self._engine.copy_in(container, "/", owned_directory(mount.target, self._settings.user))
+            self._engine.copy_in(
+                container, "/", owned_directories((mount.target,), self._settings.user)
+            )
 
 
-def owned_directory(path: str, user: str) -> bytes:
-    """A tar archive of one directory entry, `path` (absolute), owned by `user` (uid:gid)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyedVolume:
+    """A download-cache volume as every backend names and labels it."""
+
+    volume: CacheVolume
+    key: CacheKey
+    name: str
+    labels: Pairs
+
+
+def keyed_volumes(job: Job, steps: Steps, workspace: Path) -> tuple[KeyedVolume, ...]:
+    """The job's cache volumes, each keyed by its key files as they are now."""
+    found = []
+    for volume in steps.cache.volumes:
+        key = keys.volume_key(steps.install, volume, workspace)
+        labels = {
+            CACHE_KIND: "volume",
+            CACHE_KEY: key.value,
+            CACHE_JOB: job.name,
+            CACHE_PATH: volume.path,
+        }
+        found.append(
+            KeyedVolume(volume=volume, key=key, name=keys.volume_name(key), labels=pairs(labels))
+        )
+    return tuple(found)
+
+
+def owned_directories(paths: Iterable[str], user: str) -> bytes:
+    """A tar archive of one directory entry per path (absolute), owned by `user` (uid:gid).
+
+    Unpacked by the engine (an archive upload, or a build's `ADD`), an entry takes the
+    owner and mode of a directory that is already there too, keeping what it holds.
+    """
     uid, _, gid = user.partition(":")
-    entry = tarfile.TarInfo(path.strip("/"))
-    entry.type, entry.mode = tarfile.DIRTYPE, 0o755
-    entry.uid, entry.gid = int(uid), int(gid or uid)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        archive.addfile(entry)
+        for path in paths:
+            entry = tarfile.TarInfo(path.strip("/"))
+            entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+            entry.uid, entry.gid = int(uid), int(gid or uid)
+            archive.addfile(entry)
     return buffer.getvalue()

@@ -16,8 +16,8 @@ import tarfile
 from dataclasses import replace
 
 from runner.engine.labels import JOB
-from runner.engine.swarm.api import Attachment, ServiceSpec, Swarm, Task
-from runner.execute import environment, swarm_script, swarm_task
+from runner.engine.swarm.api import Attachment, ServiceSpec, Swarm, Task, VolumeMount
+from runner.execute import containers, environment, swarm_script, swarm_task, unpack
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
 from runner.execute.kinds import JobContext, Outcome
@@ -29,6 +29,7 @@ from runner.execute.swarm_sidecars import Sidecars, SwarmSidecars
 from runner.execute.swarm_workspace import WorkspaceImages
 from runner.model.pipeline import CacheSpec, Job, Steps, pairs
 from runner.model.results import Status, StepResult
+from runner.output import JobLog
 from runner.progress import Phase, Stage
 
 CACHE_REPOSITORY = "cache"
@@ -86,7 +87,7 @@ class SwarmStepsJob:
             reader, task = self._run_task(settings, job, action, image, context, sidecars=sidecars)
             if reader.artifacts is not None:
                 with tarfile.open(fileobj=io.BytesIO(reader.artifacts)) as tar:
-                    tar.extractall(self._settings.workspace, filter="data")
+                    unpack.extract(tar, self._settings.workspace)
             steps = reader.results(slot.stopped_because, self._clock())
             status, code, reason = _verdict(
                 action, steps, reader=reader, task=task, stopped=slot.stopped_because
@@ -131,16 +132,25 @@ class SwarmStepsJob:
             user=self._settings.user,
             memory=action.resources.memory,
             cpus=action.resources.cpus,
+            pids=containers.pids_limit(action),
             secrets=mounts.secrets,
             configs=(*mounts.configs, config),
             tmpfs=(environment.HOME,) if self._settings.user else (),
             networks=() if sidecars.network is None else (Attachment(network=sidecars.network),),
+            volumes=self._volumes(job, action, context.log),
         )
         try:
             task = swarm_task.run_to_end(self._swarm, spec, reader, context.slot.stopped)
         finally:
             self._files.remove(config)
         return reader, task
+
+    def _volumes(self, job: Job, action: Steps, log: JobLog) -> tuple[VolumeMount, ...]:
+        """Cache volumes live on the node that runs the task: per node, as a runner's cache."""
+        return tuple(
+            VolumeMount(name=keyed.name, target=keyed.volume.path, labels=keyed.labels)
+            for keyed in self._installer.node_volumes(job, action, log.line)
+        )
 
 
 def _verdict(

@@ -4,9 +4,9 @@ A task on another node cannot bind-mount this machine's folder, so the workspace
 a layer: the tree git would commit now (tracked files with their uncommitted changes, and
 untracked ones .gitignore does not exclude) is written with a temporary index, never the
 user's, by `git write-tree`, then exported with `git archive`. The image is tagged by a
-hash of the base image, that tree, the workdir, the user and the artifacts handed over, and
-pushed to the run's registry; when the registry already has the tag (one HEAD), nothing is
-built or pushed. Tasks get it as `REPO@sha256:…`, never by tag.
+hash of the base image, that tree, the workdir, the user, the cache volumes' paths and the
+artifacts handed over, and pushed to the run's registry; when the registry already has the
+tag (one HEAD), nothing is built or pushed. Tasks get it as `REPO@sha256:…`, never by tag.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from pathlib import Path
 from runner.engine.api import BuildRequest, ContainerEngine
 from runner.engine.swarm import registry
 from runner.errors import UsageError
-from runner.execute import artifacts, swarm_images
+from runner.execute import artifacts, swarm_images, unpack
+from runner.execute.install import owned_directories
 from runner.execute.settings import RunSettings
 from runner.model.pipeline import Steps
 from runner.model.results import Artifacts, JobResult
@@ -33,6 +34,7 @@ from runner.paths import WORKSPACE_STATE
 
 FORMAT = "1"  # bump when the image's recipe changes
 REPOSITORY = "workspace"
+CACHE_DIRS = "cache-dirs.tar"  # ADD unpacks it: one directory entry per cache volume
 
 
 class NotShippable(UsageError):
@@ -95,6 +97,7 @@ class WorkspaceImages:
         self, action: Steps, base: str, tree_id: str, given: list[tuple[str, Artifacts]]
     ) -> str:
         parts = [FORMAT, base, tree_id, action.workdir, self._settings.user or ""]
+        parts += [f"cache={path}" for path in _cache_paths(action)]
         for producer, recorded in given:
             parts += [producer, *(f"{n}={d}" for n, d in recorded.files)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
@@ -110,13 +113,28 @@ class WorkspaceImages:
                 shutil.copytree(folder, context / "artifacts" / producer)
                 target = artifacts.mount_point(producer)
                 lines.append(f"COPY artifacts/{producer}/ {target}/")
+            lines += self._cache_dirs(action, context)
             (context / "Dockerfile").write_text("\n".join(lines) + "\n")
             request = BuildRequest(context=str(context), dockerfile="Dockerfile", tag=tag)
             self._engine.build(request, lambda _chunk: None)
         return swarm_images.push(self._engine, tag)
 
+    def _cache_dirs(self, action: Steps, context: Path) -> list[str]:
+        """For a non-root user, each cache volume's path as a directory of theirs (made
+        or taken over): a node's new, empty volume mounted there takes that owner
+        (Docker's copy-up), as the local backend's volumes are handed over."""
+        paths = _cache_paths(action)
+        if not self._settings.user or not paths:
+            return []
+        (context / CACHE_DIRS).write_bytes(owned_directories(paths, self._settings.user))
+        return [f"ADD {CACHE_DIRS} /"]
+
     def _chown(self) -> str:
         return f" --chown={self._settings.user}" if self._settings.user else ""
+
+
+def _cache_paths(action: Steps) -> tuple[str, ...]:
+    return tuple(volume.path for volume in action.cache.volumes)
 
 
 def _export(workspace: Path, tree_id: str, target: Path) -> None:
@@ -126,7 +144,7 @@ def _export(workspace: Path, tree_id: str, target: Path) -> None:
         buffer.write(archive)
         buffer.seek(0)
         with tarfile.open(fileobj=buffer) as tar:
-            tar.extractall(target, filter="data")
+            unpack.extract(tar, target)
 
 
 def _handed(given: list[tuple[str, Artifacts]], log: JobLog) -> dict[str, Path]:

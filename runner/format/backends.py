@@ -1,9 +1,11 @@
 """`defaults.backend`, and what a job may not ask of the backend it runs on.
 
 A Swarm task runs on whichever node the scheduler picks, under a service spec the manager
-keeps: it cannot be privileged, cannot reach one host's Docker socket or files, and
-Docker 20.10 services have no pids limit. Such a job is refused when the pipeline is read,
-at the key that asks for it, rather than half-way through a run on a cluster.
+keeps: it cannot be privileged nor reach one host's Docker socket or files. Such a job is
+refused when the pipeline is read, at the key that asks for it, rather than half-way
+through a run on a cluster. (`resources.pids` and `cache.volumes` do run there: a service's
+pids limit is `Resources.Limits.Pids`, and a cache volume is a named volume on the node
+that runs the task.)
 """
 
 from __future__ import annotations
@@ -44,15 +46,6 @@ def refuse(doc: Doc, fields: Fields, steps: Steps, backend: Backend) -> None:
             steps.docker_socket,
             "a task cannot be given the Docker socket of one host (host bind mounts are "
             "not portable between nodes)",
-        ),
-        "cache": (
-            bool(steps.cache.volumes),
-            "cache volumes live on one engine; on a swarm share installs as cache layers "
-            "through the registry (install:)",
-        ),
-        "resources": (
-            steps.resources.pids is not None,
-            "resources.pids: Docker 20.10 services have no pids limit",
         ),
     }
     for key, (asked, why) in reasons.items():

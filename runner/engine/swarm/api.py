@@ -54,6 +54,17 @@ class HealthCheck:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VolumeMount:
+    """A named volume on the node that runs the task, created there (with these labels)
+    the first time a task of that node mounts it; an empty one takes the content and owner
+    of the image's directory at `target` (Docker's copy-up)."""
+
+    name: str
+    target: str
+    labels: Pairs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceSpec:
     name: str
     image: str  # always REGISTRY/REPO@sha256:…: a task on another node pulls exactly that
@@ -65,11 +76,13 @@ class ServiceSpec:
     user: str | None = None
     memory: int | None = None
     cpus: float | None = None
+    pids: int | None = None
     secrets: tuple[FileMount, ...] = ()
     configs: tuple[FileMount, ...] = ()
     tmpfs: tuple[str, ...] = ()
     networks: tuple[Attachment, ...] = ()
     health: HealthCheck | None = None  # None: the image's own HEALTHCHECK, if it has one
+    volumes: tuple[VolumeMount, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

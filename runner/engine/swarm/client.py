@@ -84,12 +84,17 @@ def _spec(spec: ServiceSpec) -> TaskTemplate:
         configs=[
             ConfigReference(c.id, c.name, filename=c.target, mode=c.mode) for c in spec.configs
         ],
-        mounts=[Mount(target, None, type="tmpfs") for target in spec.tmpfs],
+        mounts=[
+            *(Mount(target, None, type="tmpfs") for target in spec.tmpfs),
+            *(Mount(v.target, v.name, type="volume", labels=dict(v.labels)) for v in spec.volumes),
+        ],
         healthcheck=None if spec.health is None else _health(spec.health),
     )
     resources = Resources(
         mem_limit=spec.memory, cpu_limit=int(spec.cpus * 1e9) if spec.cpus else None
     )
+    if spec.pids is not None:  # the SDK's Resources has no argument for it; API 1.41 has
+        resources.setdefault("Limits", {})["Pids"] = spec.pids
     return TaskTemplate(
         container,
         resources=resources,

@@ -9,10 +9,12 @@ from pathlib import Path
 from runner import report
 from runner.cache.layers import LayerCache
 from runner.engine.api import ContainerSpec, Mount
-from runner.execute.install import Installer
+from runner.execute.images import ResolvedImage
+from runner.execute.install import Installer, owned_directories
 from runner.execute.settings import RunSettings
 from tests.fake_engine import FakeEngine
 from tests.unit.harness import run_pipeline
+from tests.unit.pipelines import pipeline, steps_of
 
 TEXT = """
 env: {MODE: ci}
@@ -142,3 +144,44 @@ def test_root_keeps_its_volumes_as_they_are(tmp_path: Path) -> None:
     installer = Installer(engine, settings, LayerCache(engine, tmp_path))
     installer.hand_over("c", (Mount(source="v", target="/cache"),))
     assert engine.archives == []
+
+
+SWARM_CACHE = """
+jobs:
+  test:
+    install: {keys: [requirements.txt], run: install-deps}
+    cache:
+      volumes: [/root/.cache/pip, {path: /downloads, restore: false}]
+    steps: [run-tests]
+"""
+
+
+def test_a_swarm_node_gets_the_volumes_the_local_engine_would_make(tmp_path: Path) -> None:
+    """Same names, same cache labels; only the local engine creates (and restores) them."""
+    ws = workspace(tmp_path)
+    (job,) = pipeline(SWARM_CACHE, ws).jobs
+    settings = RunSettings(run_id="r1", workspace=ws, network="n", labels=(), builtins=())
+    local = FakeEngine()
+    Installer(local, settings, LayerCache(local, tmp_path / "here")).volumes(
+        job, steps_of(job), ResolvedImage(id="i", pinned="i")
+    )
+    swarm = FakeEngine()
+    installer = Installer(swarm, settings, LayerCache(swarm, tmp_path / "there"))
+    notes: list[str] = []
+    found = installer.node_volumes(job, steps_of(job), notes.append)
+    assert {v.name: v.labels for v in found} == local.volumes
+    assert [v.volume.path for v in found] == ["/root/.cache/pip", "/downloads"]
+    assert swarm.volumes == {}  # the node that runs the task creates them
+    assert notes == [
+        "cache volume /root/.cache/pip: new key; on a swarm a new volume starts empty on the "
+        "node that runs the job (restore: copies on one engine only)"
+    ]
+    installer.node_volumes(job, steps_of(job), notes.append)
+    assert len(notes) == 1, "a key used before is not new"
+
+
+def test_a_swarm_image_can_own_several_cache_directories() -> None:
+    archive = owned_directories(("/cache", "/a/b/c"), "4242:42")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        entries = [(e.name, e.isdir(), e.uid, e.gid, e.mode) for e in tar.getmembers()]
+    assert entries == [("cache", True, 4242, 42, 0o755), ("a/b/c", True, 4242, 42, 0o755)]

@@ -48,11 +48,19 @@ def test_what_a_swarm_task_cannot_do_is_refused_at_each_key(tmp_path: Path) -> N
     assert [line.split(": ", 2)[:2] for line in found] == [
         ["pipelines/ci.yml:5:17", "jobs.build.privileged"],
         ["pipelines/ci.yml:6:20", "jobs.build.docker_socket"],
-        ["pipelines/ci.yml:7:16", "jobs.build.resources"],
-        ["pipelines/ci.yml:9:7", "jobs.build.cache"],
     ]
     assert all("cannot run on the swarm backend" in line for line in found)
     assert all(line.endswith("run this job with --backend local") for line in found)
+
+
+def test_a_pids_limit_and_cache_volumes_run_on_the_swarm(tmp_path: Path) -> None:
+    text = ASKING_TOO_MUCH.replace("    privileged: true\n    docker_socket: true\n", "")
+    pipeline = load(text, tmp_path)
+    assert pipeline.backend is Backend.SWARM
+    (job,) = pipeline.jobs
+    assert isinstance(job.action, Steps)
+    assert job.action.resources.pids == 50
+    assert [volume.path for volume in job.action.cache.volumes] == ["/root/.cache"]
 
 
 def test_the_same_file_is_fine_on_the_local_backend(tmp_path: Path) -> None:
