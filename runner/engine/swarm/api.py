@@ -109,7 +109,7 @@ class DeploySpec:
 
     name: str
     image: str  # REPO@sha256:…
-    command: tuple[str, ...]  # () keeps the image's command
+    command: tuple[str, ...]  # the image's CMD (its ENTRYPOINT stays); () keeps it
     env: Pairs
     labels: Pairs
     host_network: bool  # on the node's network (and its 127.0.0.1), else on no network

@@ -36,7 +36,7 @@ API_VERSION = "1.41"
 def _template(spec: DeploySpec) -> TaskTemplate:
     container = ContainerSpec(
         spec.image,
-        command=list(spec.command) or None,
+        args=list(spec.command) or None,  # the image's entrypoint stays, as locally
         env=[f"{name}={value}" for name, value in spec.env],
         labels=dict(spec.labels),
         init=True,

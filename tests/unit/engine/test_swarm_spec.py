@@ -1,11 +1,12 @@
-"""A job's service spec as the manager receives it: limits and cache volumes."""
+"""Service specs as the manager gets them: a job's limits and cache volumes, a deploy's command."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from runner.engine.swarm.api import ServiceSpec, VolumeMount
+from runner.engine.swarm.api import DeploySpec, ServiceSpec, VolumeMount
 from runner.engine.swarm.client import _spec
+from runner.engine.swarm.deployments import _template
 
 LABELS = (("io.dockstep.cache.kind", "volume"), ("io.dockstep.cache.path", "/cache"))
 
@@ -40,3 +41,19 @@ def test_a_cache_volume_is_a_labelled_named_volume_beside_the_tmpfs() -> None:
             "VolumeOptions": {"Labels": dict(LABELS)},
         },
     ]
+
+
+def test_a_deploy_command_replaces_the_images_cmd_and_keeps_its_entrypoint() -> None:
+    """As `docker run IMAGE sh -c CMD` on the local engine: an image whose ENTRYPOINT sets
+    things up before exec'ing its command keeps doing so on the swarm."""
+    spec = DeploySpec(
+        name="web",
+        image="r/web@sha256:" + "a" * 64,
+        command=("sh", "-c", "httpd -f"),
+        env=(),
+        labels=(),
+        host_network=True,
+    )
+    container = _template(spec)["ContainerSpec"]
+    assert container.get("Command") is None
+    assert container["Args"] == ["sh", "-c", "httpd -f"]
