@@ -10,8 +10,9 @@ from runner.execute import artifacts, containers, environment
 from runner.execute.images import ImageResolver, ResolvedImage
 from runner.execute.install import Installer, InstallFailed
 from runner.execute.kinds import JobContext, Outcome
-from runner.execute.services import ServiceRun, Services
+from runner.execute.services import Running, Services
 from runner.execute.settings import RunSettings
+from runner.execute.sidecars import ServiceRun
 from runner.execute.slot import ContainerSlot
 from runner.execute.steps import Clock, StepRunner, single_shot
 from runner.model.pipeline import Job, Steps
@@ -99,7 +100,7 @@ class StepsJob:
         settings: RunSettings,
         image: str,
         volumes: tuple[Mount, ...],
-        services: ServiceRun,
+        services: ServiceRun[Running],
     ) -> Outcome:
         """The job's container, its volumes handed to the steps' user, then its steps."""
         slot = context.slot
@@ -113,7 +114,7 @@ class StepsJob:
             image,
             main_step=single,
             volumes=volumes + handed + outputs,
-            network=services.network,
+            network=services.network or settings.network,  # the job's, else the run's
         )
         created = slot.create(spec)
         if created and slot.container is not None:  # created just now, not started yet

@@ -22,10 +22,11 @@ from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
 from runner.execute.kinds import JobContext, Outcome
 from runner.execute.settings import RunSettings
+from runner.execute.sidecars import ServiceRun
 from runner.execute.steps import Clock
 from runner.execute.swarm_files import RunFiles, swarm_name
 from runner.execute.swarm_log import TaskLog
-from runner.execute.swarm_sidecars import Sidecars, SwarmSidecars
+from runner.execute.swarm_sidecars import Sidecar, SwarmSidecars
 from runner.execute.swarm_workspace import WorkspaceImages
 from runner.model.pipeline import CacheSpec, Job, Steps, pairs
 from runner.model.results import Status, StepResult
@@ -110,7 +111,7 @@ class SwarmStepsJob:
         image: str,
         context: JobContext,
         *,
-        sidecars: Sidecars,
+        sidecars: ServiceRun[Sidecar],
     ) -> tuple[TaskLog, Task | None]:
         nonce = random.token_hex(12)
         mounts = self._files.mounts()

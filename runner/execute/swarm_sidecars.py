@@ -12,19 +12,17 @@ the task `starting` until it passes (a manager has no exec to run checks with).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from runner.engine.api import Images
 from runner.engine.labels import JOB, JOB_SERVICE
 from runner.engine.swarm.api import Attachment, HealthCheck, ServiceSpec, Swarm, Task
-from runner.errors import DockstepError
 from runner.execute import environment, readiness
 from runner.execute.images import ImageResolver
 from runner.execute.kinds import JobContext
-from runner.execute.services import LOG_LINES, ServiceFailed
 from runner.execute.settings import RunSettings
+from runner.execute.sidecars import LOG_LINES, ServiceFailed, ServiceRun, Sidecars
 from runner.execute.swarm_files import swarm_name
 from runner.execute.swarm_images import PublishedImages
 from runner.model.pipeline import Job, Steps, pairs
@@ -41,17 +39,7 @@ class Sidecar:
     id: str  # the Swarm service's
 
 
-@dataclass
-class Sidecars:
-    """What `SwarmSidecars.around` yields: the network the job's task joins (None when the
-    job has no services), and whether the job failed (so their output is shown)."""
-
-    network: str | None
-    started: list[Sidecar] = field(default_factory=list)
-    failed: bool = False
-
-
-class SwarmSidecars:
+class SwarmSidecars(Sidecars[Sidecar]):
     def __init__(
         self,
         swarm: Swarm,
@@ -67,32 +55,16 @@ class SwarmSidecars:
         self._images = images
         self._published = PublishedImages(engine, f"{registry}/{REPOSITORY}")
 
-    @contextmanager
-    def around(self, job: Job, action: Steps, context: JobContext) -> Iterator[Sidecars]:
-        if not action.services:
-            yield Sidecars(network=None)
-            return
+    def _network(self, job: Job) -> str:
         labels = pairs({**dict(self._settings.labels), JOB: job.name})
         name = swarm_name(self._settings.run_id, job.name, "net")
-        run = Sidecars(network=self._swarm.create_network(name, labels))
-        try:
-            for service in action.services:
-                run.started.append(self._start(job, action, service, run, context))
-            for started in run.started:
-                self._ready(started, context)
-            yield run
-        except DockstepError:
-            run.failed = True
-            raise
-        finally:
-            self._stop(run, context)
+        return self._swarm.create_network(name, labels)
 
     def _start(
-        self, job: Job, action: Steps, service: Service, run: Sidecars, context: JobContext
+        self, job: Job, action: Steps, service: Service, network: str, context: JobContext
     ) -> Sidecar:
         probe = Steps(image=service.image, steps=(), pull=action.pull)
         resolved = self._images.resolve(job, probe, context.log.write)
-        health = _health(service.ready)
         if service.ready.kind is ReadyKind.HEALTHCHECK and not self._engine.has_healthcheck(
             resolved.id
         ):
@@ -100,7 +72,6 @@ class SwarmSidecars:
                 f"service {service.alias!r}: the image has no HEALTHCHECK "
                 "(use ready: {tcp|http|command: ...})"
             )
-        assert run.network is not None  # made before any service
         spec = ServiceSpec(
             name=swarm_name(self._settings.run_id, job.name, service.alias),
             image=self._published.pinned(resolved.id),
@@ -109,39 +80,24 @@ class SwarmSidecars:
                 {**dict(self._settings.labels), JOB: job.name, JOB_SERVICE: service.alias}
             ),
             env=environment.service_env(self._settings, job, service),
-            networks=(_attached(run.network, service.alias),),
-            health=health,
+            networks=(Attachment(network=network, aliases=(service.alias,)),),
+            health=_health(service.ready),
         )
         made = Sidecar(service=service, id=self._swarm.create_service(spec))
         context.log.line(f"service {service.alias}: started ({service.image})")
         return made
 
-    def _ready(self, sidecar: Sidecar, context: JobContext) -> None:
-        alias, ready = sidecar.service.alias, sidecar.service.ready
-        problem = wait(self._swarm, sidecar.id, ready, context.slot.stopped.wait)
-        if problem is not None:
-            raise ServiceFailed(f"service {alias!r} is not ready: {problem}")
-        context.log.line(f"service {alias}: ready ({readiness.describe(ready)})")
+    def _wait(self, started: Sidecar, context: JobContext) -> str | None:
+        return wait(self._swarm, started.id, started.service.ready, context.slot.stopped.wait)
 
-    def _stop(self, run: Sidecars, context: JobContext) -> None:
-        """Show the services' output if the job failed, then remove them and the network."""
+    def _output(self, started: Sidecar) -> list[str]:
+        return self._swarm.tail(started.id, LOG_LINES)
+
+    def _stop(self, run: ServiceRun[Sidecar], _context: JobContext) -> None:
         for started in run.started:
-            if run.failed:
-                self._show(started, context)
             self._swarm.remove_service(started.id)
         if run.network is not None:
             self._swarm.remove_network(run.network)
-
-    def _show(self, sidecar: Sidecar, context: JobContext) -> None:
-        lines = self._swarm.tail(sidecar.id, LOG_LINES)
-        alias = sidecar.service.alias
-        context.log.line(f"service {alias}: last {len(lines)} lines of its output")
-        for line in lines:
-            context.log.line(f"  {line}")
-
-
-def _attached(network: str, alias: str) -> Attachment:
-    return Attachment(network=network, aliases=(alias,))
 
 
 def _health(ready: Readiness) -> HealthCheck | None:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 
 import docker
 import pytest
 
-from runner.engine import labels
-from tests.integration.fixtures.swarm import swarm_args, swarm_leftovers
+from tests.integration.fixtures.swarm import swarm_args, swarm_leftovers, wait_for_the_jobs_task
 from tests.integration.fixtures.workspace import Workspace
 from tests.integration.registry import Registry
 
@@ -22,7 +20,6 @@ pytestmark = pytest.mark.usefixtures("swarm", "nothing_left_on_the_swarm")
 PINNED = re.compile(
     r"(?P<repo>127\.0\.0\.1:\d+/(?P<path>[a-z0-9/_.-]+))@(?P<digest>sha256:[0-9a-f]{64})"
 )
-START_WAIT = 60.0
 
 
 def assert_pinned_in_registry(image: str, registry: Registry) -> None:
@@ -133,17 +130,7 @@ def test_a_cancelled_run_leaves_nothing_on_the_swarm(
     process = workspace.start(
         "run", *swarm_args(registry), "--report", "report.json", env={"API_TOKEN": "abcdefgh"}
     )
-    label = f"{labels.OWNER_PID}={process.pid}"
-    deadline = time.monotonic() + START_WAIT
-    while time.monotonic() < deadline and process.poll() is None:
-        services = swarm.services.list(filters={"label": label})
-        tasks = services[0].tasks() if services else []  # type: ignore[no-untyped-call]
-        if any(task["Status"]["State"] == "running" for task in tasks):
-            break
-        time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"the job's task never ran:\n{process.communicate()}")
+    wait_for_the_jobs_task(swarm, process)
     process.send_signal(signal.SIGINT)
     result = workspace.finish(process, "report.json", timeout=60)
     assert result.code == 130, result

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 
 import docker
 import pytest
 
 from runner.engine import labels
-from tests.integration.fixtures.swarm import swarm_args, swarm_leftovers
+from tests.integration.fixtures.swarm import swarm_args, swarm_leftovers, wait_for_the_jobs_task
 from tests.integration.fixtures.workspace import Workspace, overlap
 from tests.integration.registry import Registry
 from tests.integration.test_swarm import assert_pinned_in_registry
@@ -31,7 +30,6 @@ WEB = """\
         ready: {{command: "nc 127.0.0.1 8080 </dev/null", interval: 200ms}}
 """
 READY = "service web: ready (command nc 127.0.0.1 8080 </dev/null)"
-START_WAIT = 60.0
 FETCH = 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc web 8080 | tail -n 1'
 
 
@@ -113,20 +111,8 @@ def start_sleeper(
     process = workspace.start(
         "run", *swarm_args(registry), "--report", "report.json", env={"API_TOKEN": "abcdefgh"}
     )
-    label = f"{labels.OWNER_PID}={process.pid}"
-    deadline = time.monotonic() + START_WAIT
-    while time.monotonic() < deadline and process.poll() is None:
-        tasks = [
-            task
-            for service in swarm.services.list(filters={"label": label})
-            if labels.JOB_SERVICE not in (service.attrs["Spec"].get("Labels") or {})
-            for task in service.tasks()  # type: ignore[no-untyped-call]
-        ]
-        if any(task["Status"]["State"] == "running" for task in tasks):
-            return process
-        time.sleep(0.1)
-    process.kill()
-    pytest.fail(f"the job's task never ran:\n{process.communicate()}")
+    wait_for_the_jobs_task(swarm, process)
+    return process
 
 
 def test_ctrl_c_removes_the_services_and_their_network(
