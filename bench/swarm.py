@@ -4,9 +4,14 @@ Prints the median of several interleaved rounds (every variant once per round, s
 moment of the machine hits all of them alike) and the ratios, for two cases:
   (a) 1 job, 1 step `true`
   (b) 10 jobs in parallel, 1 step `true` each
+  (c) 1 job, 1 step `true`, beside a service sidecar whose ready check is `true`
 each as `dockstep run --backend swarm`, `dockstep run` (local) and raw `docker service
 create` of the same image by digest (replicated, 1 replica, restart none), polled until its
-task ends and then removed until its tasks are gone, as dockstep does.
+task ends and then removed until its tasks are gone, as dockstep does; for (c) raw also
+makes the attachable overlay network, starts the sidecar on it (DNS round robin, the check
+as its health check) and waits until it runs, then removes both at once and the network.
+Raw services get dockstep's `--init` and `--stop-grace-period 2s` (a shell as PID 1 ignores
+SIGTERM, and Docker's default grace is 10 s).
 
 A registry is started on a free 127.0.0.1 port for the run (docker-registry, as the tests
 do) unless --registry HOST:PORT is given. The engine must be a Swarm manager
@@ -75,19 +80,46 @@ def out(*argv: str) -> str:
     return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
 
 
-def raw_service(reference: str) -> None:
-    """What dockstep does on the swarm, by hand: create, poll to the end, remove, wait gone."""
+def raw_service(
+    reference: str, *options: str, command: str = "true", until: tuple[str, ...] = ENDED
+) -> str:
+    """What dockstep does on the swarm, by hand: create, poll to the end (or `until`)."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     sh("docker", "service", "create", "--detach", "--quiet", "--no-resolve-image",
-       "--restart-condition", "none",
-       "--name", name, reference, "true")  # fmt: skip
+       "--restart-condition", "none", "--endpoint-mode", "dnsrr",
+       "--init", "--stop-grace-period", "2s", *options,
+       "--name", name, reference, "sh", "-c", command)  # fmt: skip
     while not out("docker", "service", "ps", name, "--format", "{{.CurrentState}}").startswith(
-        ENDED
+        until
     ):
         time.sleep(0.1)
-    sh("docker", "service", "rm", name)
-    label = f"label=com.docker.swarm.service.name={name}"
-    while out("docker", "ps", "-aq", "--filter", label).strip():
+    return name
+
+
+def remove_services(*names: str) -> None:
+    """Remove them at once and wait until their containers are gone, as dockstep does."""
+    sh("docker", "service", "rm", *names)
+    for name in names:
+        label = f"label=com.docker.swarm.service.name={name}"
+        while out("docker", "ps", "-aq", "--filter", label).strip():
+            time.sleep(0.05)
+
+
+def raw_job(reference: str) -> None:
+    remove_services(raw_service(reference))
+
+
+def raw_with_sidecar(reference: str) -> None:
+    network = f"bench-{uuid.uuid4().hex[:8]}"
+    sh("docker", "network", "create", "--driver", "overlay", "--attachable", network)
+    sidecar = raw_service(
+        reference, "--network", f"name={network},alias=web",
+        "--health-cmd", "true", "--health-interval", "200ms",
+        command="sleep 60", until=("Running",),
+    )  # fmt: skip
+    remove_services(raw_service(reference, "--network", network), sidecar)
+    removal = ["docker", "network", "rm", network]
+    while subprocess.run(removal, check=False, capture_output=True).returncode:
         time.sleep(0.05)
 
 
@@ -97,9 +129,15 @@ def parallel(action: Callable[[], None], count: int) -> None:
             future.result()
 
 
-def pipeline(image: str, jobs: int) -> str:
+def pipeline(image: str, jobs: int, sidecar: bool = False) -> str:
     body = [f"version: 1\nname: bench\ndefaults: {{image: '{image}'}}\njobs:"]
-    body += [f"  job{n}: {{steps: ['true']}}" for n in range(jobs)]
+    services = (
+        f"services: {{web: {{image: '{image}', command: 'sleep 60', "
+        "ready: {command: 'true', interval: 200ms}}}, "
+        if sidecar
+        else ""
+    )
+    body += [f"  job{n}: {{{services}steps: ['true']}}" for n in range(jobs)]
     return "\n".join(body) + "\n"
 
 
@@ -121,17 +159,23 @@ def main() -> int:
         sh("git", "init", "-q", cwd=workspace)
         for name, jobs in (("a", 1), ("b", 10)):
             (workspace / "pipelines" / f"{name}.yml").write_text(pipeline(image, jobs))
+        (workspace / "pipelines" / "c.yml").write_text(pipeline(image, 1, sidecar=True))
         on_swarm = ("--backend", "swarm", "--registry", f"{registry}/bench")
         cases = {
             "(a) 1 job x 1 step": (
                 dockstep(workspace, "a", *on_swarm),
                 dockstep(workspace, "a"),
-                lambda: raw_service(reference),
+                lambda: raw_job(reference),
             ),
             "(b) 10 jobs x 1 step": (
                 dockstep(workspace, "b", *on_swarm),
                 dockstep(workspace, "b"),
-                lambda: parallel(lambda: raw_service(reference), 10),
+                lambda: parallel(lambda: raw_job(reference), 10),
+            ),
+            "(c) 1 job + sidecar": (
+                dockstep(workspace, "c", *on_swarm),
+                dockstep(workspace, "c"),
+                lambda: raw_with_sidecar(reference),
             ),
         }
         times: dict[str, list[list[float]]] = {label: [[], [], []] for label in cases}

@@ -36,11 +36,13 @@ S = TypeVar("S", bound=Started)
 @dataclass
 class ServiceRun(Generic[S]):
     """What `around` yields: the network for the job (None: the backend's default), and
-    whether the job failed (its kind runner says so, so the services' output is shown)."""
+    whether the job failed (its kind runner says so, so the services' output is shown).
+    `beside`: what of the job's own goes with the services, at once (its swarm service)."""
 
     network: str | None
     started: list[S] = field(default_factory=list)
     failed: bool = False
+    beside: list[str] = field(default_factory=list)  # the job's own, removed with them
 
 
 class Sidecars(ABC, Generic[S]):

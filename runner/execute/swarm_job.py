@@ -16,7 +16,14 @@ import tarfile
 from dataclasses import replace
 
 from runner.engine.labels import JOB
-from runner.engine.swarm.api import Attachment, ServiceSpec, Swarm, Task, VolumeMount
+from runner.engine.swarm.api import (
+    Attachment,
+    FileMount,
+    ServiceSpec,
+    Swarm,
+    Task,
+    VolumeMount,
+)
 from runner.execute import containers, environment, swarm_script, swarm_task, unpack
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
@@ -83,38 +90,29 @@ class SwarmStepsJob:
             return Outcome(status=slot.stopped_because, image=image, cache=cache)
         if action.services:
             log.phase(Phase(stage=Stage.SERVICES))
-        with self._sidecars.around(job, action, context) as sidecars:
-            log.phase(Phase(stage=Stage.START, detail="swarm task"))  # its steps say which
-            reader, task = self._run_task(settings, job, action, image, context, sidecars=sidecars)
-            if reader.artifacts is not None:
-                with tarfile.open(fileobj=io.BytesIO(reader.artifacts)) as tar:
-                    unpack.extract(tar, self._settings.workspace)
-            steps = reader.results(slot.stopped_because, self._clock())
-            status, code, reason = _verdict(
-                action, steps, reader=reader, task=task, stopped=slot.stopped_because
-            )
-            sidecars.failed = status is not Status.PASSED
+        nonce = random.token_hex(12)
+        script = self._script(settings, job, action, nonce)
+        try:  # the script's config is in use until the job's task is gone
+            with self._sidecars.around(job, action, context) as sidecars:
+                log.phase(Phase(stage=Stage.START, detail="swarm task"))  # its steps say which
+                reader = TaskLog(nonce, action.steps, context.log)
+                task = self._run_task(job, action, image, context, script, reader, sidecars)
+                if reader.artifacts is not None:
+                    with tarfile.open(fileobj=io.BytesIO(reader.artifacts)) as tar:
+                        unpack.extract(tar, self._settings.workspace)
+                steps = reader.results(slot.stopped_because, self._clock())
+                status, code, reason = _verdict(
+                    action, steps, reader=reader, task=task, stopped=slot.stopped_because
+                )
+                sidecars.failed = status is not Status.PASSED
+        finally:
+            self._files.remove(script)
         return Outcome(
             status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache
         )
 
-    def _shared_cache(self, action: Steps) -> Steps:
-        """Cache layers go through the run's registry unless the job names its own."""
-        shared = action.cache.registry or f"{self._registry}/{CACHE_REPOSITORY}"
-        return replace(action, cache=CacheSpec(volumes=(), registry=shared))
-
-    def _run_task(
-        self,
-        settings: RunSettings,
-        job: Job,
-        action: Steps,
-        image: str,
-        context: JobContext,
-        *,
-        sidecars: ServiceRun[Sidecar],
-    ) -> tuple[TaskLog, Task | None]:
-        nonce = random.token_hex(12)
-        mounts = self._files.mounts()
+    def _script(self, settings: RunSettings, job: Job, action: Steps, nonce: str) -> FileMount:
+        """The job's steps as one script, a Swarm config of the job's."""
         script = swarm_script.wrapper(
             settings,
             job,
@@ -122,8 +120,24 @@ class SwarmStepsJob:
             nonce=nonce,
             secrets=[name for name, _ in self._settings.secrets],
         )
-        config = self._files.job_config(job.name, "steps", script.encode(), swarm_script.PATH)
-        reader = TaskLog(nonce, action.steps, context.log)
+        return self._files.job_config(job.name, "steps", script.encode(), swarm_script.PATH)
+
+    def _shared_cache(self, action: Steps) -> Steps:
+        """Cache layers go through the run's registry unless the job names its own."""
+        shared = action.cache.registry or f"{self._registry}/{CACHE_REPOSITORY}"
+        return replace(action, cache=CacheSpec(volumes=(), registry=shared))
+
+    def _run_task(  # noqa: PLR0917 (what one task is made of)
+        self,
+        job: Job,
+        action: Steps,
+        image: str,
+        context: JobContext,
+        script: FileMount,
+        reader: TaskLog,
+        sidecars: ServiceRun[Sidecar],
+    ) -> Task | None:
+        mounts = self._files.mounts()
         spec = ServiceSpec(
             name=swarm_name(self._settings.run_id, job.name),
             image=image,
@@ -135,16 +149,16 @@ class SwarmStepsJob:
             cpus=action.resources.cpus,
             pids=containers.pids_limit(action),
             secrets=mounts.secrets,
-            configs=(*mounts.configs, config),
+            configs=(*mounts.configs, script),
             tmpfs=(environment.HOME,) if self._settings.user else (),
             networks=() if sidecars.network is None else (Attachment(network=sidecars.network),),
             volumes=self._volumes(job, action, context.log),
         )
-        try:
-            task = swarm_task.run_to_end(self._swarm, spec, reader, context.slot.stopped)
-        finally:
-            self._files.remove(config)
-        return reader, task
+        # beside sidecars, the job's service is removed with them, at once
+        beside = sidecars.beside if sidecars.network is not None else None
+        return swarm_task.run_to_end(
+            self._swarm, spec, reader, context.slot.stopped, removed_with=beside
+        )
 
     def _volumes(self, job: Job, action: Steps, log: JobLog) -> tuple[VolumeMount, ...]:
         """Cache volumes live on the node that runs the task: per node, as a runner's cache."""

@@ -94,8 +94,8 @@ class SwarmSidecars(Sidecars[Sidecar]):
         return self._swarm.tail(started.id, LOG_LINES)
 
     def _stop(self, run: ServiceRun[Sidecar], _context: JobContext) -> None:
-        for started in run.started:
-            self._swarm.remove_service(started.id)
+        """The job's service and its sidecars at once, then their network."""
+        self._swarm.remove_services([*run.beside, *(started.id for started in run.started)])
         if run.network is not None:
             self._swarm.remove_network(run.network)
 

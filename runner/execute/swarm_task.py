@@ -3,7 +3,8 @@
 The follow log stream never ends by itself, so the log is polled (`since` the last line
 seen) together with the task's state, until the task reaches a terminal state or the job
 is stopped (timeout, cancel, Ctrl-C). Either way the service is removed before this
-returns, and the removal waits until the manager has no task of it left.
+returns (or handed to whoever removes it with others), and the removal waits until the
+manager has no task of it left.
 """
 
 from __future__ import annotations
@@ -33,10 +34,20 @@ class LogCursor:
 
 
 def run_to_end(
-    swarm: Swarm, spec: ServiceSpec, reader: TaskLog, stop: threading.Event
+    swarm: Swarm,
+    spec: ServiceSpec,
+    reader: TaskLog,
+    stop: threading.Event,
+    *,
+    removed_with: list[str] | None = None,
 ) -> Task | None:
-    """Run the service until its task ends or `stop` is set; its last task state."""
+    """Run the service until its task ends or `stop` is set; its last task state.
+
+    With `removed_with`, the service is added to that list and left for its owner to remove
+    (a job's sidecars: removing them all at once pays the engine's delays once)."""
     service = swarm.create_service(spec)
+    if removed_with is not None:
+        removed_with.append(service)
     try:
         cursor = LogCursor(swarm, service, reader)
         task = None
@@ -51,7 +62,8 @@ def run_to_end(
             cursor.read()  # what the steps printed before the stop
         return task
     finally:
-        swarm.remove_service(service)
+        if removed_with is None:
+            swarm.remove_service(service)
 
 
 def _drain(cursor: LogCursor, reader: TaskLog) -> None:

@@ -8,6 +8,7 @@ become Swarm secrets and configs, and everything carries the run's labels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -159,6 +160,10 @@ class Swarm(Deployments, Protocol):
 
     def create_service(self, spec: ServiceSpec) -> str:
         """Start a one-replica, never-restarted service; its id."""
+
+    def remove_services(self, services: Sequence[str]) -> None:
+        """Remove services together, then wait until no task of any is left: a task on an
+        overlay network takes its node 2 s more to let go (moby's gossip delay), paid once."""
 
     def task(self, service: str) -> Task | None:
         """The service's task as the manager sees it now; None before it is scheduled."""

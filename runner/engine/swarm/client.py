@@ -9,7 +9,7 @@ use" until its tasks are gone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -261,6 +261,15 @@ class SwarmClient(DeployCalls):
         return bytes(output).decode(errors="replace").splitlines()[-lines:]
 
     def remove_service(self, service: str) -> None:
+        self.remove_services([service])
+
+    def remove_services(self, services: Sequence[str]) -> None:
+        for service in services:
+            self._remove(service)
+        for service in services:
+            self._waitgone(service)
+
+    def _remove(self, service: str) -> None:
         try:
             call(
                 f"removing service {service}",
@@ -269,7 +278,6 @@ class SwarmClient(DeployCalls):
         except EngineError as error:
             if not gone(error):
                 raise
-        self._waitgone(service)
 
     def _waitgone(self, service: str) -> None:
         """Poll until no task of the service is left anywhere in the swarm, nor a container

@@ -3,11 +3,15 @@ what the SDK is given for a sidecar's spec."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+
+import pytest
 
 from runner.engine.swarm.api import Attachment, HealthCheck, ServiceSpec, Task
 from runner.engine.swarm.client import _spec
-from runner.execute import readiness
+from runner.execute import readiness, swarm_task
+from runner.execute.swarm_log import TaskLog
 from runner.execute.swarm_sidecars import _health, wait
 from runner.model.services import Readiness, ReadyKind
 
@@ -104,3 +108,41 @@ def test_the_sdk_gets_the_network_alias_the_image_entrypoint_and_the_check() -> 
         "Networks" not in off
         and "Healthcheck" not in _spec(ServiceSpec(name="n", image="i", labels=()))["ContainerSpec"]
     )
+
+
+class Log:
+    def line(self, _text: str) -> None: ...
+
+    def write(self, _chunk: bytes) -> None: ...
+
+
+class OneTask:
+    """A swarm where every service's task has ended at once, and removals are recorded."""
+
+    def __init__(self) -> None:
+        self.removed: list[list[str]] = []
+
+    def create_service(self, spec: ServiceSpec) -> str:
+        return f"id-{spec.name}"
+
+    def task(self, _service: str) -> Task:
+        return Task(state="complete", exit_code=0, error="")
+
+    def logs(self, _service: str, _since: int) -> list[object]:
+        return []
+
+    def remove_service(self, service: str) -> None:
+        self.removed.append([service])
+
+
+def test_a_jobs_service_beside_sidecars_is_left_for_them_to_remove_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(swarm_task, "DRAIN", 0.0)  # no markers will come: no waiting for them
+    swarm, spec = OneTask(), ServiceSpec(name="job", image="i", labels=())
+    reader = TaskLog("n", (), Log())  # type: ignore[arg-type]
+    alone = swarm_task.run_to_end(swarm, spec, reader, threading.Event())  # type: ignore[arg-type]
+    assert alone is not None and swarm.removed == [["id-job"]]
+    beside: list[str] = ["id-db"]
+    swarm_task.run_to_end(swarm, spec, reader, threading.Event(), removed_with=beside)  # type: ignore[arg-type]
+    assert swarm.removed == [["id-job"]] and beside == ["id-db", "id-job"]
