@@ -1,5 +1,5 @@
-"""The delivery part of the format: `environments:`, and a job's `package:`, `deploy:`,
-`verify:` (read by `runner.format.verify`) and `artifacts:`.
+"""The delivery part of the format: `environments:`, and a job's `package:`, `deploy:`
+(read by `runner.format.deploy`), `verify:` (by `runner.format.verify`) and `artifacts:`.
 
 A job runs `steps`, or is exactly one of package, deploy or verify and has no steps. A
 deploy names an environment and the package job whose image it deploys; a verify job
@@ -16,12 +16,11 @@ from typing import NamedTuple
 
 import yaml
 
-from runner.format.backends import read_backend, refuse_deploy
 from runner.format.cache import read_repository
-from runner.format.fields import check_build_files, port_number, read_relative, read_retry
+from runner.format.deploy import read_deploy
+from runner.format.fields import check_build_files, read_relative, read_retry
 from runner.format.verify import read_verify
 from runner.format.yamlnodes import (
-    INT,
     NULL,
     STR,
     Doc,
@@ -55,14 +54,9 @@ ENVIRONMENT_KEYS = frozenset({"env", "approval"})
 PACKAGE_KEYS = frozenset(
     {"context", "dockerfile", "target", "args", "labels", "tags", "push", "retry"}
 )
-DEPLOY_KEYS = frozenset(
-    {"environment", "package", "image", "service", "ports", "env", "command", "network", "target"}
-)
-NETWORKS = ("bridge", "host")
 JOB_KINDS = ("package", "deploy", "verify")
 TAG_SCHEMES = ("sha", "branch", "semver", "latest")
 APPROVALS = {"required": True, "none": False}
-LOCALHOST = "127.0.0.1"
 BOTH_MESSAGE = "a job runs steps or is one of package/deploy/verify, not both"
 STEPS_ONLY = (
     "image",
@@ -78,8 +72,6 @@ STEPS_ONLY = (
 WHOLE_WORKSPACE_MESSAGE = "an artifact is a file or directory in the workspace, not all of it"
 
 _LABEL_NAME = re.compile(r"[^\s=]+")
-_PORTS = re.compile(r"(?:(?P<ip>.+):)?(?P<host>[0-9]+):(?P<container>[0-9]+)")
-_PORTS_SHAPE = "a port mapping HOST:CONTAINER like '8080:8000', or 127.0.0.1:HOST:CONTAINER"
 _PACKAGE_DEFAULTS = Package(context=".")
 _PUSH_SHAPE = (
     "a registry and repository like 127.0.0.1:5000/webapp or ghcr.io/team/webapp (a host "
@@ -226,128 +218,6 @@ def _push(doc: Doc, node: yaml.Node, path: str) -> tuple[str, ...] | None:
         elif value is not None:
             found.append(value)
     return tuple(found)
-
-
-# ---------------------------------------------------------------- deploy
-
-
-def read_deploy(
-    doc: Doc,
-    node: yaml.Node,
-    path: str,
-    environments: Collection[str] | None,
-    backend: Backend = Backend.LOCAL,
-) -> tuple[Deploy | None, Ref | None]:
-    """The deploy, and where its package job is named; `environments` None: not checked.
-
-    A deploy names a package job of its pipeline, or (`image:`) an image reference, which
-    may be a variable such as the `${DOCKSTEP_UPSTREAM_IMAGE}` of a chained pipeline. It
-    goes where `target:` says, else where the pipeline's steps jobs run (`backend`).
-    """
-    required = ("environment", "service")
-    fields = read_fields(doc, node, path, DEPLOY_KEYS, required=required)
-    if fields is None:
-        return None, None
-    if "package" not in fields and "image" not in fields:
-        doc.add(node, path, "missing key 'package'")  # image: is the rarer choice
-    elif "package" in fields and "image" in fields:
-        doc.add(node, path, "set one of package: (a package job) or image: (a reference)")
-    network = fields.get("network", _network, "bridge")
-    if network == "host" and "ports" in fields:
-        doc.add(fields.nodes["ports"], sub(path, "ports"), "network: host publishes no ports")
-    package = fields.get("package", read_text)
-    spec = Deploy(
-        environment=fields.get(
-            "environment", lambda d, n, p: _environment_name(d, n, p, environments), ""
-        ),
-        package=package or "",
-        service=fields.get("service", _service, ""),
-        ports=fields.get("ports", _ports, ()),
-        env=fields.get("env", read_env, ()),
-        command=fields.get("command", read_text),
-        image=fields.get("image", read_text),
-        host_network=network == "host",
-        target=fields.get("target", read_backend, backend),
-    )
-    refuse_deploy(doc, fields, spec.target)
-    if package is None:
-        return spec, None
-    return spec, Ref(package, fields.nodes["package"], sub(path, "package"))
-
-
-def _network(doc: Doc, node: yaml.Node, path: str) -> str | None:
-    value = read_text(doc, node, path)
-    if value is None or value in NETWORKS:
-        return value
-    doc.add(node, path, f"expected bridge or host, got {value!r}{suggest(value, NETWORKS)}")
-    return None
-
-
-def _environment_name(
-    doc: Doc, node: yaml.Node, path: str, environments: Collection[str] | None
-) -> str | None:
-    name = read_text(doc, node, path)
-    if name is None or environments is None or name in environments:
-        return name
-    if environments:
-        hint = suggest(name, environments)
-        listed = ", ".join(environments)
-        doc.add(node, path, f"unknown environment {name!r}{hint}; the environments are {listed}")
-    else:
-        doc.add(
-            node, path, f"unknown environment {name!r}; define it in the top-level environments:"
-        )
-    return None
-
-
-def _service(doc: Doc, node: yaml.Node, path: str) -> str | None:
-    name = read_text(doc, node, path)
-    if name is None or NAME.fullmatch(name):
-        return name
-    wrong(doc, node, path, f"a container name ({NAME_RULE})")
-    return None
-
-
-def _ports(doc: Doc, node: yaml.Node, path: str) -> tuple[tuple[int, int], ...] | None:
-    items = read_items(doc, node, path, "a list of port mappings like '8080:8000'")
-    if items is None:
-        return None
-    found: dict[int, tuple[int, int]] = {}
-    for index, item in enumerate(items):
-        here = f"{path}[{index}]"
-        mapping = _port_mapping(doc, item, here)
-        if mapping is not None and mapping[0] in found:
-            doc.add(item, here, f"host port {mapping[0]} is published twice")
-        elif mapping is not None:
-            found[mapping[0]] = mapping
-    return tuple(found.values())
-
-
-def _port_mapping(doc: Doc, node: yaml.Node, path: str) -> tuple[int, int] | None:
-    """`HOST:CONTAINER` or `127.0.0.1:HOST:CONTAINER` as (host port, container port)."""
-    if is_tag(node, INT) and ":" in str(node.value):
-        message = f"quote this port mapping ('{node.value}'): unquoted, YAML reads it as a number"
-        doc.add(node, path, message)
-        return None
-    if not is_tag(node, STR):
-        wrong(doc, node, path, _PORTS_SHAPE)
-        return None
-    value = read_text(doc, node, path)
-    if value is None:
-        return None
-    match = _PORTS.fullmatch(value)
-    if match is None:
-        wrong(doc, node, path, _PORTS_SHAPE)
-        return None
-    if match["ip"] is not None and match["ip"] != LOCALHOST:
-        bare = f"{match['host']}:{match['container']}"
-        doc.add(node, path, f"ports are published on {LOCALHOST} only; write {bare!r}")
-        return None
-    host, container = port_number(match["host"]), port_number(match["container"])
-    if host is None or container is None:
-        wrong(doc, node, path, "ports from 1 to 65535")
-        return None
-    return host, container
 
 
 # ---------------------------------------------------------------- job kinds, references

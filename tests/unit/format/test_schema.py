@@ -16,6 +16,7 @@ import yaml
 from runner.errors import PipelineInvalid
 from runner.format import cache as cache_format
 from runner.format import delivery as delivery_format
+from runner.format import deploy as deploy_format
 from runner.format import fields as fields_format
 from runner.format import jobs as jobs_format
 from runner.format import load as load_format
@@ -65,7 +66,7 @@ def at(pointer: str) -> dict[str, Any]:
         (cache_format.DEFAULTS_CACHE_KEYS, "/$defs/defaultsCache"),
         (delivery_format.ENVIRONMENT_KEYS, "/$defs/environment"),
         (delivery_format.PACKAGE_KEYS, "/$defs/package"),
-        (delivery_format.DEPLOY_KEYS, "/$defs/deploy"),
+        (deploy_format.DEPLOY_KEYS, "/$defs/deploy"),
         (verify_format.VERIFY_KEYS, "/$defs/verify"),
         (verify_format.CHECK_KINDS, "/$defs/check"),
         (verify_format.HTTP_CHECK_KEYS, "/$defs/httpCheck"),
