@@ -277,8 +277,8 @@ def _sweep(engine: ContainerEngine, run_id: str, console: Console, lost: list[En
 @contextmanager
 def swarm_door(prepared: Prepared, console: Console, swarm: Swarm | None) -> Iterator[Swarm | None]:
     """The swarm of a run whose steps jobs or deploys go to one (None for a local run); on
-    the way out, every service, secret and config labelled with the run id goes (deployed
-    services carry no run id: they stay)."""
+    the way out, every service, secret, config and overlay network labelled with the run id
+    goes (deployed services carry no run id: they stay)."""
     if not prepared.resolved.pipeline.needs_swarm:
         yield None
         return

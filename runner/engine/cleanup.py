@@ -1,9 +1,9 @@
 """Who owns what dockstep created, and the sweep of what dead runs left.
 
 The sweep works on any door that can list and remove what carries a label: the local
-engine (containers, networks, volumes) and a Swarm manager (services, secrets, configs).
-A resource belongs to a live run when its owner process still exists on this host with the
-same start time (so a recycled pid is not mistaken for the owner).
+engine (containers, networks, volumes) and a Swarm manager (services, secrets, configs,
+overlay networks). A resource belongs to a live run when its owner process still exists on
+this host with the same start time (so a recycled pid is not mistaken for the owner).
 """
 
 from __future__ import annotations
@@ -115,5 +115,6 @@ def remove_run(engine: Resources, run_id: str) -> list[str]:
 
 
 def sweep_run(engine: Labelled, run_id: str) -> list[str]:
-    """Remove what carries the run's label (on the swarm: services, secrets, configs)."""
+    """Remove what carries the run's label (on the swarm: services, secrets, configs and
+    overlay networks)."""
     return remove(engine, engine.labelled(f"{RUN}={run_id}"))

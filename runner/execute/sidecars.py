@@ -63,10 +63,23 @@ class Sidecars(ABC, Generic[S]):
             run.failed = True
             raise
         finally:
-            if run.failed:
-                for started in run.started:
-                    _show(started.service, self._output(started), context)
-            self._stop(run, context)
+            try:
+                if run.failed:
+                    for started in run.started:
+                        self._show(started, context)
+            finally:
+                self._stop(run, context)
+
+    def _show(self, started: S, context: JobContext) -> None:
+        alias = started.service.alias
+        try:
+            lines = self._output(started)
+        except DockstepError as error:  # the job's own failure is what counts
+            context.log.line(f"service {alias}: its output could not be read: {error}")
+            return
+        context.log.line(f"service {alias}: last {len(lines)} lines of its output")
+        for line in lines:
+            context.log.line(f"  {line}")
 
     def _ready(self, started: S, context: JobContext) -> None:
         alias, ready = started.service.alias, started.service.ready
@@ -95,9 +108,3 @@ class Sidecars(ABC, Generic[S]):
     @abstractmethod
     def _stop(self, run: ServiceRun[S], context: JobContext) -> None:
         """Remove the services, then the network."""
-
-
-def _show(service: Service, lines: list[str], context: JobContext) -> None:
-    context.log.line(f"service {service.alias}: last {len(lines)} lines of its output")
-    for line in lines:
-        context.log.line(f"  {line}")

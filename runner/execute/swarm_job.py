@@ -24,6 +24,7 @@ from runner.engine.swarm.api import (
     Task,
     VolumeMount,
 )
+from runner.errors import EngineError
 from runner.execute import containers, environment, swarm_script, swarm_task, unpack
 from runner.execute.images import ImageResolver
 from runner.execute.install import Installer
@@ -106,7 +107,10 @@ class SwarmStepsJob:
                 )
                 sidecars.failed = status is not Status.PASSED
         finally:
-            self._files.remove(script)
+            try:
+                self._files.remove(script)
+            except EngineError as error:  # the run's sweep removes it; the job's verdict stands
+                log.line(f"warning: config {script.name} stays until the run ends: {error}")
         return Outcome(
             status=status, exit_code=code, steps=steps, reason=reason, image=image, cache=cache
         )

@@ -1,5 +1,5 @@
 """A job's `services:` on a swarm: Swarm services on an overlay network of the job's own,
-ready before the job's task starts, their output kept for when it fails, removed with it.
+ready before the job's task starts, their output shown when it fails, removed with it.
 
 The network is an attachable overlay labelled with the run (a crash is swept with the
 run): the services join it under their aliases and the job's task joins it too, on
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from runner.engine.api import Images
 from runner.engine.labels import JOB, JOB_SERVICE
 from runner.engine.swarm.api import Attachment, HealthCheck, ServiceSpec, Swarm, Task
+from runner.errors import EngineError
 from runner.execute import environment, readiness
 from runner.execute.images import ImageResolver
 from runner.execute.kinds import JobContext
@@ -29,7 +30,7 @@ from runner.model.pipeline import Job, Steps, pairs
 from runner.model.services import Readiness, ReadyKind, Service
 
 POLL = 0.2  # seconds between looks at a service's task while it gets ready
-STARTED = frozenset({"starting", "running"})  # its container exists: the check runs
+SCHEDULE_WAIT = 300.0  # seconds a task may take to be placed and its image pulled
 REPOSITORY = "services"
 
 
@@ -93,11 +94,16 @@ class SwarmSidecars(Sidecars[Sidecar]):
     def _output(self, started: Sidecar) -> list[str]:
         return self._swarm.tail(started.id, LOG_LINES)
 
-    def _stop(self, run: ServiceRun[Sidecar], _context: JobContext) -> None:
-        """The job's service and its sidecars at once, then their network."""
+    def _stop(self, run: ServiceRun[Sidecar], context: JobContext) -> None:
+        """The job's service and its sidecars at once, then their network (which, like the
+        local backend's, is left to the run's sweep when it will not go)."""
         self._swarm.remove_services([*run.beside, *(started.id for started in run.started)])
-        if run.network is not None:
+        if run.network is None:
+            return
+        try:
             self._swarm.remove_network(run.network)
+        except EngineError as error:
+            context.log.line(f"warning: network {run.network} stays until the run ends: {error}")
 
 
 def _health(ready: Readiness) -> HealthCheck | None:
@@ -119,8 +125,10 @@ def wait(
     """None once the service's task is running (its check passed); else why not.
 
     The readiness timeout counts from when the task's container started, as on the local
-    backend: pulling the image on its node is not the service's start-up.
+    backend: placing the task and pulling its image on its node is not the service's
+    start-up, and has its own bound (SCHEDULE_WAIT).
     """
+    scheduled_by = clock() + SCHEDULE_WAIT
     deadline: float | None = None
     task: Task | None = None
     while True:
@@ -130,13 +138,22 @@ def wait(
         if task is not None and task.ended:
             code = "" if task.exit_code is None else f", exit code {task.exit_code}"
             return f"its task ended ({task.state}: {task.error or 'no reason given'}{code})"
-        if task is not None and task.state in STARTED and deadline is None:
+        if task is not None and task.state == "starting" and deadline is None:
             deadline = clock() + ready.timeout
         if deadline is not None and clock() >= deadline:
-            return (
-                f"{readiness.describe(ready)} still failing after {ready.timeout:g}s "
-                "(checked inside the service; its output is below when the job fails)"
-            )
+            return f"{readiness.describe(ready)} still failing after {ready.timeout:g}s{_HINT}"
+        if deadline is None and clock() >= scheduled_by:
+            state = f"{task.state}: {task.error}" if task and task.error else _state(task)
+            return f"its task did not start within {SCHEDULE_WAIT:g}s ({state})"
         if pause(POLL):
-            state = task.state if task else "not scheduled yet"
-            return f"the job was stopped while waiting (its task: {state})"
+            return f"the job was stopped while waiting (its task: {_state(task)})"
+
+
+_HINT = (
+    " (the check runs inside the service: a tcp check needs bash, nc, python3 or perl there, "
+    "an http check curl, wget or python3)"
+)
+
+
+def _state(task: Task | None) -> str:
+    return task.state if task else "not scheduled yet"

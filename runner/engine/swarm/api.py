@@ -163,7 +163,8 @@ class Swarm(Deployments, Protocol):
 
     def remove_services(self, services: Sequence[str]) -> None:
         """Remove services together, then wait until no task of any is left: a task on an
-        overlay network takes its node 2 s more to let go (moby's gossip delay), paid once."""
+        overlay network takes its node 2 s more to let go, paid once so. A refusal does not
+        keep the others from going; the first is raised at the end."""
 
     def task(self, service: str) -> Task | None:
         """The service's task as the manager sees it now; None before it is scheduled."""

@@ -264,10 +264,15 @@ class SwarmClient(DeployCalls):
         self.remove_services([service])
 
     def remove_services(self, services: Sequence[str]) -> None:
-        for service in services:
-            self._remove(service)
-        for service in services:
-            self._waitgone(service)
+        problems: list[EngineError] = []  # one refusal does not keep the others
+        for step in (self._remove, self._waitgone):
+            for service in services:
+                try:
+                    step(service)
+                except EngineError as error:
+                    problems.append(error)
+        if problems:
+            raise problems[0]
 
     def _remove(self, service: str) -> None:
         try:

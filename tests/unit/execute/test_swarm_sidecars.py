@@ -12,7 +12,7 @@ from runner.engine.swarm.api import Attachment, HealthCheck, ServiceSpec, Task
 from runner.engine.swarm.client import _spec
 from runner.execute import readiness, swarm_task
 from runner.execute.swarm_log import TaskLog
-from runner.execute.swarm_sidecars import _health, wait
+from runner.execute.swarm_sidecars import SCHEDULE_WAIT, _health, wait
 from runner.model.services import Readiness, ReadyKind
 
 
@@ -61,6 +61,17 @@ def test_the_timeout_counts_from_the_start_of_the_container_not_the_pull() -> No
     problem = wait(tasks, "svc", TCP, clock.pause, clock)  # type: ignore[arg-type]
     assert problem is not None and problem.startswith("tcp 5432 still failing after 2s")
     assert 10.0 + 2.0 <= clock.now <= 10.0 + 2.0 + 0.4
+
+
+def test_a_task_never_placed_is_given_up_with_the_managers_reason() -> None:
+    clock = Clock()
+    tasks = Tasks("pending", error="no suitable node (insufficient resources on 1 node)")
+    problem = wait(tasks, "svc", TCP, clock.pause, clock)  # type: ignore[arg-type]
+    assert problem == (
+        f"its task did not start within {SCHEDULE_WAIT:g}s "
+        "(pending: no suitable node (insufficient resources on 1 node))"
+    )
+    assert SCHEDULE_WAIT <= clock.now <= SCHEDULE_WAIT + 0.4
 
 
 def test_a_task_that_ends_says_why() -> None:
