@@ -25,8 +25,12 @@ class UnsafeArchive(DockstepError):
 
 
 def extract(tar: tarfile.TarFile, target: Path) -> None:
+    """Unpack `tar` into `target`; UnsafeArchive for a member that would get out."""
     if hasattr(tarfile, "data_filter"):
-        tar.extractall(target, filter="data")
+        try:
+            tar.extractall(target, filter="data")
+        except tarfile.FilterError as error:  # one error, whichever Python
+            raise UnsafeArchive(str(error)) from error
         return
     root = target.resolve()
     for member in tar.getmembers():

@@ -31,13 +31,14 @@ def archive(*members: tuple[tarfile.TarInfo, bytes]) -> tarfile.TarFile:
     return tarfile.open(fileobj=buffer)
 
 
-@pytest.fixture(params=["data filter", "own checks"])
+# this Python's filter where it has one (3.11.4 on), and the checks made where there is none
+FLAVOURS = ["own checks", *(["data filter"] if hasattr(tarfile, "data_filter") else [])]
+
+
+@pytest.fixture(params=FLAVOURS)
 def flavour(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways: this Python's filter, and the checks made where there is none (3.11.2)."""
     if request.param == "own checks":
         monkeypatch.delattr(tarfile, "data_filter", raising=False)
-    elif not hasattr(tarfile, "data_filter"):
-        pytest.skip("this Python has no data filter")  # the venv's does: 3.11.4 and later
     return str(request.param)
 
 
@@ -67,7 +68,7 @@ def test_nothing_lands_outside(
     # refused, or (the filter, for an absolute name) written inside: never outside
     with (
         archive(member("fine.txt", data=b"ok"), *members) as tar,
-        contextlib.suppress(unpack.UnsafeArchive, tarfile.FilterError),
+        contextlib.suppress(unpack.UnsafeArchive),
     ):
         unpack.extract(tar, target)
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "outside").exists()
