@@ -25,7 +25,7 @@ from runner.execute.kinds import JobContext
 from runner.execute.settings import RunSettings
 from runner.execute.sidecars import LOG_LINES, ServiceFailed, ServiceRun, Sidecars
 from runner.execute.swarm_files import swarm_name
-from runner.execute.swarm_images import PublishedImages
+from runner.execute.swarm_images import RegistryImages
 from runner.model.pipeline import Job, Steps, pairs
 from runner.model.services import Readiness, ReadyKind, Service
 
@@ -54,7 +54,7 @@ class SwarmSidecars(Sidecars[Sidecar]):
         self._engine = engine
         self._settings = settings
         self._images = images
-        self._published = PublishedImages(engine, f"{registry}/{REPOSITORY}")
+        self._published = RegistryImages(engine, f"{registry}/{REPOSITORY}")
 
     def _network(self, job: Job) -> str:
         labels = pairs({**dict(self._settings.labels), JOB: job.name})
@@ -130,7 +130,6 @@ def wait(
     """
     scheduled_by = clock() + SCHEDULE_WAIT
     deadline: float | None = None
-    task: Task | None = None
     while True:
         task = swarm.task(service)
         if task is not None and task.state == "running":

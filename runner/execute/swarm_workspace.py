@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runner.engine.api import BuildRequest, ContainerEngine
-from runner.engine.swarm import registry
 from runner.errors import UsageError
-from runner.execute import artifacts, swarm_images, unpack
+from runner.execute import artifacts, unpack
 from runner.execute.install import owned_directories
 from runner.execute.settings import RunSettings
+from runner.execute.swarm_images import RegistryImages
 from runner.model.pipeline import Steps
 from runner.model.results import Artifacts, JobResult
 from runner.output import JobLog
@@ -70,10 +70,8 @@ class WorkspaceImages:
     def __init__(self, engine: ContainerEngine, settings: RunSettings, repository: str) -> None:
         self._engine = engine
         self._settings = settings
-        self._repository = f"{repository}/{REPOSITORY}"
+        self._images = RegistryImages(engine, f"{repository}/{REPOSITORY}")
         self._git = threading.Lock()  # one temporary index at a time
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
 
     def image(self, action: Steps, base: str, inputs: Mapping[str, JobResult], log: JobLog) -> str:
         """`REPO@sha256:…` of the workspace image for a job on `base` with these inputs."""
@@ -81,17 +79,15 @@ class WorkspaceImages:
             tree_id = tree(self._settings.workspace)
         given = artifacts.handed(inputs, self._settings.upstream_artifacts)
         handed = _handed(given, log)
-        tag = f"{self._repository}:{self._hash(action, base, tree_id, given)}"
-        with self._guard:
-            lock = self._locks.setdefault(tag, threading.Lock())
-        with lock:
-            digest = registry.digest_of(tag)
-            if digest:
-                log.line(f"workspace image unchanged (tree {tree_id[:12]}): reused")
-            else:
-                digest = self._build_and_push(tag, action, base, tree_id, handed)
-                log.line(f"workspace image (tree {tree_id[:12]}) pushed as {digest[:19]}")
-        return f"{self._repository}@{digest}"
+        digest, reused = self._images.digest(
+            self._hash(action, base, tree_id, given),
+            lambda tag: self._build(tag, action, base, tree_id, handed),
+        )
+        if reused:
+            log.line(f"workspace image unchanged (tree {tree_id[:12]}): reused")
+        else:
+            log.line(f"workspace image (tree {tree_id[:12]}) pushed as {digest[:19]}")
+        return f"{self._images.repository}@{digest}"
 
     def _hash(
         self, action: Steps, base: str, tree_id: str, given: list[tuple[str, Artifacts]]
@@ -102,9 +98,9 @@ class WorkspaceImages:
             parts += [producer, *(f"{n}={d}" for n, d in recorded.files)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
 
-    def _build_and_push(
+    def _build(
         self, tag: str, action: Steps, base: str, tree_id: str, handed: dict[str, Path]
-    ) -> str:
+    ) -> None:
         with tempfile.TemporaryDirectory(prefix="dockstep-workspace-") as scratch:
             context = Path(scratch)
             _export(self._settings.workspace, tree_id, context / "ws")
@@ -117,7 +113,6 @@ class WorkspaceImages:
             (context / "Dockerfile").write_text("\n".join(lines) + "\n")
             request = BuildRequest(context=str(context), dockerfile="Dockerfile", tag=tag)
             self._engine.build(request, lambda _chunk: None)
-        return swarm_images.push(self._engine, tag)
 
     def _cache_dirs(self, action: Steps, context: Path) -> list[str]:
         """For a non-root user, each cache volume's path as a directory of theirs (made
