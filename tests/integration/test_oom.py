@@ -9,13 +9,16 @@ from tests.integration.fixtures.workspace import Workspace
 def test_a_child_oom_kill_a_step_survived_is_not_blamed_on_the_next_step(
     workspace: Workspace,
 ) -> None:
-    workspace.pipeline("""\
+    # the hungry children offer themselves to the OOM killer first (oom_score_adj 1000, as
+    # a swarm step does): on a loaded machine the kernel once took the step's own shell too
+    hog = "(echo 1000 > /proc/self/oom_score_adj; head -c 200m /dev/zero | tail) || true"
+    workspace.pipeline(f"""\
         jobs:
           hungry:
-            resources: {memory: 32m}
+            resources: {{memory: 32m}}
             steps:
-              - {name: child oom, run: "head -c 200m /dev/zero | tail || true"}
-              - {name: suicide, run: "kill -9 $$"}
+              - {{name: child oom, run: "{hog}"}}
+              - {{name: suicide, run: "kill -9 $$"}}
         """)
     result = workspace.run()
     assert result.code == 1, result
